@@ -1,0 +1,176 @@
+/*
+ * tricolor.h — the public API of tricolor, a garbage-collected memory manager
+ * for C built on the memory architecture of the Go runtime.
+ *
+ * Two worlds live side by side:
+ *
+ *   - the collected heap (tc_new and friends, arriving with the heap), and
+ *   - unmanaged memory: tc_sys_alloc (whole pages from the OS),
+ *     tc_persistent_alloc (never freed) and tc_fixalloc (fixed-size slabs).
+ *
+ * Unmanaged memory is never scanned by the collector. A heap pointer stored
+ * there keeps nothing alive unless the memory is registered as a root, and
+ * memory that is reused must be zero-initialised before it becomes visible.
+ * docs/unmanaged.md explains the rules with examples.
+ *
+ * Every function here is thread-safe unless its comment says otherwise.
+ * Misuse that the library can detect ends the process with one line
+ * "tricolor: fatal error: ..." on stderr; constructors given bad arguments
+ * return NULL with errno set.
+ */
+#ifndef TRICOLOR_H
+#define TRICOLOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TC_BUILDING_LIBRARY)
+#define TC_API __attribute__((visibility("default")))
+#else
+#define TC_API
+#endif
+
+/* ------------------------------------------------------------------------
+ * Start-up
+ * ------------------------------------------------------------------------ */
+
+/* Settings for tc_init. Fill with tc_config_default, then change fields. */
+typedef struct tc_config {
+    int gc_percent;       /* GOGC: heap growth before a collection; <0: off */
+    int64_t memory_limit; /* soft limit in bytes; INT64_MAX: none */
+    const char *debug;    /* extra TC_DEBUG settings, applied after the environment's */
+} tc_config;
+
+/* Defaults, then the environment: TC_GOGC (percent or "off"), TC_MEMLIMIT
+ * (bytes, optional KiB/MiB/GiB suffix). A malformed value is reported once on
+ * stderr and the default kept. */
+TC_API void tc_config_default(tc_config *cfg);
+
+/* Start the library. NULL means tc_config_default. TC_DEBUG (comma-separated
+ * name=value) is always read from the environment; cfg->debug is applied after
+ * it. Calling tc_init a second time is a fatal error. The unmanaged allocators
+ * below work before tc_init; everything else needs it. */
+TC_API void tc_init(const tc_config *cfg);
+
+/* ------------------------------------------------------------------------
+ * Accounting of memory from the OS
+ * ------------------------------------------------------------------------ */
+
+/* Categories of OS memory, as reported by tc_read_stats. */
+typedef enum tc_syscat {
+    TC_SYSCAT_HEAP = 0,   /* the collected heap's arenas */
+    TC_SYSCAT_PERSISTENT, /* persistent-allocator chunks not yet handed out */
+    TC_SYSCAT_FIXALLOC,   /* fixalloc pools */
+    TC_SYSCAT_GCMETA,     /* collector metadata: bitmaps, spans' side tables */
+    TC_SYSCAT_OTHER,      /* everything else, including user allocations */
+    TC_SYSCAT_COUNT
+} tc_syscat;
+
+/* A named counter of bytes obtained from the OS. Every unmanaged allocation
+ * is charged to one; its category decides where tc_read_stats reports it.
+ * Define your own with TC_SYSSTAT_INIT; never write the fields yourself (the
+ * library updates `bytes` atomically). Passing NULL charges tc_sysstat_other.
+ * A stat must outlive every allocation charged to it. */
+typedef struct tc_sysstat {
+    const char *name;
+    tc_syscat category;
+    uint64_t bytes; /* read with tc_sysstat_read */
+} tc_sysstat;
+
+#define TC_SYSSTAT_INIT(name, category) {(name), (category), 0}
+
+TC_API uint64_t tc_sysstat_read(const tc_sysstat *stat);
+
+extern TC_API tc_sysstat tc_sysstat_other;    /* TC_SYSCAT_OTHER */
+extern TC_API tc_sysstat tc_sysstat_fixalloc; /* TC_SYSCAT_FIXALLOC, default for fixalloc pools */
+
+/* ------------------------------------------------------------------------
+ * Unmanaged memory. Never scanned, never collected. See docs/unmanaged.md.
+ * ------------------------------------------------------------------------ */
+
+/* Whole pages from the OS: n must be a non-zero multiple of the OS page size
+ * (fatal otherwise). The memory is zeroed and page-aligned. Returns NULL with
+ * errno ENOMEM when the OS refuses. */
+TC_API void *tc_sys_alloc(size_t n, tc_sysstat *stat);
+
+/* Give pages from tc_sys_alloc back to the OS. p must be page-aligned and n a
+ * multiple of the page size (fatal otherwise); the range may be part of one
+ * earlier allocation. */
+TC_API void tc_sys_free(void *p, size_t n, tc_sysstat *stat);
+
+/* The OS page size that tc_sys_alloc works in. */
+TC_API size_t tc_sys_page_size(void);
+
+/* Small allocations that are never freed, for metadata that lives as long as
+ * the program. Zeroed. align is 0 (meaning 8) or a power of two up to 8192;
+ * anything else, or size 0, is fatal. Sizes of 64 KiB and more come straight
+ * from tc_sys_alloc. Returns NULL with errno ENOMEM when the OS refuses. */
+TC_API void *tc_persistent_alloc(size_t size, size_t align, tc_sysstat *stat);
+
+/* A slab allocator of one object size, carved from 16 KiB persistent chunks.
+ * A freed object goes on the pool's own free list and is only ever reused by
+ * the same pool: memory never migrates between pools or back to the OS.
+ *
+ * NOT internally locked: like the Go runtime's fixalloc, the caller serialises
+ * every call on one pool (a mutex around it, or one pool per thread).
+ *
+ * Fields are public so a pool can be embedded without allocation; after
+ * tc_fixalloc_init only `zero` may be written, and only before the first
+ * tc_fixalloc_alloc. */
+typedef struct tc_fixalloc {
+    size_t size;                         /* object size after rounding */
+    void (*first)(void *arg, void *obj); /* run on each object the first time it is handed out */
+    void *arg;
+    void *list;     /* free list, linked through each free object's first word */
+    uintptr_t chunk; /* next fresh object in the current chunk */
+    uint32_t nchunk; /* bytes left in the current chunk */
+    uint32_t nalloc; /* chunk size: 16 KiB rounded down to a multiple of size */
+    size_t inuse;    /* bytes handed out and not freed */
+    tc_sysstat *stat;
+    bool zero;   /* zero-initialise reused objects (default true) */
+    void *check; /* TC_DEBUG=fixalloccheck=1 bookkeeping, else NULL */
+} tc_fixalloc;
+
+/* size is rounded up to a multiple of sizeof(void *) and to at least one
+ * pointer; more than 16 KiB is fatal. first may be NULL. stat NULL charges
+ * tc_sysstat_fixalloc. */
+TC_API void tc_fixalloc_init(tc_fixalloc *f, size_t size, void (*first)(void *arg, void *obj),
+                             void *arg, tc_sysstat *stat);
+
+/* An object of f->size bytes. Fresh objects are zero; reused objects are zero
+ * when f->zero, else they keep what was in them except the first word, which
+ * held the free-list link. Returns NULL with errno ENOMEM when the OS refuses. */
+TC_API void *tc_fixalloc_alloc(tc_fixalloc *f);
+
+/* Return obj to f's free list. With TC_DEBUG=fixalloccheck=1, a double free or
+ * a pointer that f never handed out is fatal, naming the pool and address. */
+TC_API void tc_fixalloc_free(tc_fixalloc *f, void *obj);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+
+typedef struct tc_stats {
+    /* Bytes obtained from the OS and not returned, by category, and total. */
+    uint64_t sys_by_category[TC_SYSCAT_COUNT];
+    uint64_t sys_total;
+    uint64_t persistent_inuse; /* bytes handed out by tc_persistent_alloc */
+    uint64_t fixalloc_inuse;   /* bytes handed out by every fixalloc pool, not freed */
+} tc_stats;
+
+/* A consistent-enough snapshot: each counter is read atomically, the set is not. */
+TC_API void tc_read_stats(tc_stats *out);
+
+/* Print the statistics as a table, one line per figure. */
+TC_API void tc_print_stats(const tc_stats *st, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRICOLOR_H */

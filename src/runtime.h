@@ -1,0 +1,103 @@
+/*
+ * runtime.h — what every subsystem of tricolor shares: constants of the heap
+ * geometry, the fatal-error path, assertions, branch hints and the runtime
+ * lock type.
+ *
+ * Naming: public functions are tc_*; internal functions shared between files
+ * carry their subsystem's name (sys_reserve, persistent_alloc, fixalloc_...);
+ * everything else is static.
+ *
+ * Locks. Every runtime lock is a tc_mutex. Taking one enters a runtime
+ * critical section (see critical_enter below): the collector never parks a
+ * thread inside one. The global lock order is written here, once, and each
+ * file that takes two locks names this list:
+ *
+ *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
+ *   Later subsystems insert themselves above this leaf.
+ */
+#ifndef TC_RUNTIME_H
+#define TC_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tricolor.h"
+
+#define tc_likely(x)   __builtin_expect(!!(x), 1)
+#define tc_unlikely(x) __builtin_expect(!!(x), 0)
+#define TC_NOINLINE    __attribute__((noinline))
+#define TC_INLINE      static inline __attribute__((always_inline))
+#define TC_CACHELINE   64
+
+/* Heap geometry (Go's values for linux/amd64). */
+#define TC_PAGE_SHIFT  13
+#define TC_PAGE_SIZE   ((size_t)1 << TC_PAGE_SHIFT) /* runtime page: 8 KiB */
+#define TC_ARENA_SHIFT 26
+#define TC_ARENA_SIZE  ((size_t)1 << TC_ARENA_SHIFT) /* 64 MiB */
+#define TC_ADDR_BITS   48
+
+#define TC_PTR_SIZE ((size_t)sizeof(void *))
+
+static inline uintptr_t tc_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+static inline uintptr_t tc_align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+static inline bool tc_is_pow2(uintptr_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* ---- fatal errors (debug.c) ---------------------------------------------
+ * tc_throw prints one line "tricolor: fatal error: <msg>" and aborts. It
+ * formats into a stack buffer and writes with write(2), so it is safe to call
+ * with any lock held and from a signal handler. Use it for broken invariants
+ * and detected misuse; it is always on. */
+_Noreturn void tc_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+
+/* One line "tricolor: warning: <msg>" on stderr; the process goes on. */
+void tc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+
+/* TC_ASSERT checks cheap invariants in debug builds (NDEBUG unset) and in
+ * tests; release builds compile it out. tc_throw stays in every build. */
+#ifndef NDEBUG
+#define TC_ASSERT(c)                                                                     \
+    do {                                                                                 \
+        if (tc_unlikely(!(c))) tc_throw("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__); \
+    } while (0)
+#else
+#define TC_ASSERT(c) ((void)0)
+#endif
+
+/* ---- critical sections ---------------------------------------------------
+ * A thread is in a runtime critical section while it holds a runtime lock or
+ * is half-way through a multi-step update of runtime state. A stop request
+ * that arrives meanwhile is deferred until the outermost critical_leave.
+ * The depth is thread-local and only ever touched by its own thread (and read
+ * by that thread's signal handler, which interrupts it: hence volatile). */
+extern __thread volatile int tc_critical_depth;
+/* Set by the stop machinery (threads.c) when a stop arrived while the thread
+ * was inside a critical section; cleared by critical_leave_slow once parked. */
+extern __thread volatile int tc_stop_deferred;
+
+static inline void critical_enter(void) { tc_critical_depth++; }
+void critical_leave_slow(void);
+static inline void critical_leave(void)
+{
+    if (--tc_critical_depth == 0 && tc_unlikely(tc_stop_deferred)) critical_leave_slow();
+}
+
+typedef struct tc_mutex {
+    pthread_mutex_t m;
+} tc_mutex;
+#define TC_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
+
+static inline void tc_lock(tc_mutex *l)
+{
+    critical_enter();
+    pthread_mutex_lock(&l->m);
+}
+static inline void tc_unlock(tc_mutex *l)
+{
+    pthread_mutex_unlock(&l->m);
+    critical_leave();
+}
+
+#endif /* TC_RUNTIME_H */
