@@ -1,0 +1,59 @@
+/*
+ * pagealloc.h — the page allocator: which 8 KiB heap pages are free, and
+ * which free pages have been returned to the OS (scavenged).
+ *
+ * Interface contract (owned by pagealloc.c; mheap.c and the scavenger use it):
+ *   - Address-ordered first fit over the heap's address ranges.
+ *   - The caller serialises every call on one pagealloc (mheap's lock), as in
+ *     Go; nothing here takes a lock.
+ *   - Memory added by pagealloc_grow starts free and scavenged (Prepared, in
+ *     sys.h's terms): allocating it must be followed by sys_used.
+ *   - Metadata lives in memory from sys (reserved for the whole address
+ *     space, mapped as ranges grow) and is charged to the stat given at
+ *     creation; never in the heap it describes.
+ */
+#ifndef TC_PAGEALLOC_H
+#define TC_PAGEALLOC_H
+
+#include "runtime.h"
+
+#define PALLOC_CHUNK_PAGES 512 /* pages per bitmap chunk */
+#define PALLOC_CHUNK_BYTES (PALLOC_CHUNK_PAGES * TC_PAGE_SIZE) /* 4 MiB */
+
+typedef struct pagealloc pagealloc;
+
+/* A new, empty page allocator. Several may exist (tests make their own). */
+pagealloc *pagealloc_new(tc_sysstat *meta_stat);
+
+/* Add [base, base+bytes) to the allocator, free and scavenged. base and bytes
+ * are multiples of PALLOC_CHUNK_BYTES; the range must not overlap one added
+ * before. */
+void pagealloc_grow(pagealloc *pa, uintptr_t base, size_t bytes);
+
+/* Allocate npages contiguous pages at the lowest address that fits. Returns
+ * the base address, or 0 when no run is free. *scav receives how many bytes
+ * of the run were scavenged (the caller must sys_used them); their scavenged
+ * bits are cleared. */
+uintptr_t pagealloc_alloc(pagealloc *pa, size_t npages, size_t *scav);
+
+/* Free npages pages at base; they coalesce with free neighbours. Fatal if any
+ * of them is already free. */
+void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages);
+
+/* Return up to nbytes of free, unscavenged pages to the OS (sys_unused), the
+ * highest addresses first, marking them scavenged. Returns the bytes
+ * released (whole OS pages). */
+size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes);
+
+/* Counters: pages in all grown ranges, pages allocated, free pages that are
+ * scavenged. */
+typedef struct pagealloc_counts {
+    size_t total_pages, inuse_pages, scavenged_pages;
+} pagealloc_counts;
+void pagealloc_counts_read(const pagealloc *pa, pagealloc_counts *out);
+
+/* Validity checker: walks the bitmaps and summaries and throws at the first
+ * inconsistency. O(heap size); for tests and debug builds. */
+void pagealloc_check(const pagealloc *pa);
+
+#endif
