@@ -59,6 +59,12 @@ TC_API void tc_config_default(tc_config *cfg);
 TC_API void tc_init(const tc_config *cfg);
 
 /* ------------------------------------------------------------------------
+ * Types: an object's size and which of its words hold heap pointers
+ * ------------------------------------------------------------------------ */
+
+typedef struct tc_type tc_type;
+
+/* ------------------------------------------------------------------------
  * Accounting of memory from the OS
  * ------------------------------------------------------------------------ */
 

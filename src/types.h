@@ -1,0 +1,33 @@
+/*
+ * types.h — what the runtime knows about a tc_type (owned by types.c).
+ *
+ * A type names an object's size and which of its words hold pointers. The
+ * pointer mask has one bit per pointer-sized word, least significant bit
+ * first: bit i of mask[i / 64] is word i. Only the first ptrdata bytes can
+ * hold pointers; words past ptrdata are scalars. A type with ptrdata == 0
+ * holds no pointers ("noscan") and is never scanned.
+ *
+ * Types are immutable after tc_type_new returns and are never freed (they
+ * live in persistent memory), so any thread may read them without locks.
+ */
+#ifndef TC_TYPES_H
+#define TC_TYPES_H
+
+#include "runtime.h"
+
+struct tc_type {
+    const char *name;     /* for error messages; copied into persistent memory */
+    size_t size;          /* object size in bytes, > 0 */
+    size_t ptrdata;       /* bytes from the start up to and including the last pointer word */
+    size_t nptrs;         /* number of pointer words */
+    unsigned flags;       /* TC_NOTINHEAP, ... (tricolor.h) */
+    const uint64_t *mask; /* ptrdata / TC_PTR_SIZE bits */
+};
+
+/* Whether word i (i < ptrdata / TC_PTR_SIZE) of an object of type t is a pointer. */
+static inline bool type_word_is_ptr(const tc_type *t, size_t i)
+{
+    return (t->mask[i / 64] >> (i % 64)) & 1;
+}
+
+#endif
