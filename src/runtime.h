@@ -13,6 +13,7 @@
  * file that takes two locks names this list:
  *
  *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
+ *   2. gcwork.c list_lock (leaf)
  *   Later subsystems insert themselves above this leaf.
  */
 #ifndef TC_RUNTIME_H
