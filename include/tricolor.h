@@ -65,6 +65,30 @@ TC_API void tc_init(const tc_config *cfg);
 typedef struct tc_type tc_type;
 
 /* ------------------------------------------------------------------------
+ * Roots: unmanaged memory that holds heap pointers
+ * ------------------------------------------------------------------------ */
+
+typedef struct tc_root tc_root;
+
+/* The root is written with TC_STORE, so the collector may scan it while
+ * threads run; plain roots (the default) are written with ordinary C stores
+ * and are scanned while the world is stopped, so keep them small. */
+#define TC_ROOT_BARRIERED 0x1u
+
+/* Make [base, base+size) a root: every heap object it points to stays alive.
+ * layout NULL: every word is a possible pointer (conservative: words that do
+ * not point into an allocated object are ignored). layout non-NULL: the
+ * range is an array of layout, scanned precisely. base must be pointer
+ * aligned, size a multiple of the pointer size (and of layout's size), the
+ * range must not overlap a registered root, and the memory must stay
+ * readable until tc_root_unregister; anything else is fatal. */
+TC_API tc_root *tc_root_register(void *base, size_t size, const tc_type *layout,
+                                 unsigned flags);
+
+/* Stop treating the range as a root. Unregistering twice is fatal. */
+TC_API void tc_root_unregister(tc_root *r);
+
+/* ------------------------------------------------------------------------
  * Accounting of memory from the OS
  * ------------------------------------------------------------------------ */
 
