@@ -183,6 +183,21 @@ TC_API void *tc_fixalloc_alloc(tc_fixalloc *f);
 TC_API void tc_fixalloc_free(tc_fixalloc *f, void *obj);
 
 /* ------------------------------------------------------------------------
+ * Collection control
+ * ------------------------------------------------------------------------ */
+
+/* GOGC: collect when the heap has grown by percent since the last mark
+ * (counting registered roots and stacks as part of the live heap, as Go
+ * 1.18+ does). Negative turns collection off (the memory limit, if set,
+ * still applies). Returns the old value. */
+TC_API int tc_set_gc_percent(int percent);
+
+/* The soft memory limit in bytes, covering everything the library maps from
+ * the OS; INT64_MAX means none. A negative argument only reads. Returns the
+ * old value. */
+TC_API int64_t tc_set_memory_limit(int64_t bytes);
+
+/* ------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------ */
 
