@@ -1,6 +1,9 @@
 /* test_roots.c — the root registry: registration, lookup, ordering, and
  * misuse. (That roots keep objects alive is tested with the collector.) */
+#include <stddef.h>
+
 #include "roots.h"
+#include "types.h"
 #include "tc_test.h"
 
 static void count_root(const struct tc_root *r, void *arg)
@@ -41,7 +44,30 @@ TC_TEST(roots_register_find_and_unregister)
     roots_unlock();
 }
 
+struct pair {
+    void *car;
+    long tag;
+    void *cdr;
+};
+
+TC_TEST(roots_record_a_precise_layout)
+{
+    static struct pair table[16];
+    tc_type *t = TC_TYPE(struct pair, car, cdr);
+    CHECK(t != NULL);
+    tc_root *r = tc_root_register(table, sizeof table, t, 0);
+    roots_lock();
+    CHECK(roots_find((uintptr_t)&table[15].cdr) == r);
+    CHECK(r->layout == t && r->layout->nptrs == 2);
+    roots_unlock();
+    tc_root_unregister(r);
+}
+
 static void *words[64];
+static void not_a_multiple_of_the_type(void)
+{
+    tc_root_register(words, 5 * sizeof(void *), TC_TYPE(struct pair, car), 0);
+}
 static void misaligned(void) { tc_root_register((char *)words + 4, 16, NULL, 0); }
 static void odd_size(void) { tc_root_register(words, 12, NULL, 0); }
 static void overlap(void)
@@ -64,6 +90,7 @@ TC_TEST(roots_misuse_is_fatal)
     TC_EXPECT_DEATH(overlap(), "overlaps registered root");
     TC_EXPECT_DEATH(twice(), "unregistered twice");
     TC_EXPECT_DEATH(bad_flags(), "unknown flags");
+    TC_EXPECT_DEATH(not_a_multiple_of_the_type(), "is not a multiple of type struct pair");
 }
 
 TC_TEST_MAIN()
