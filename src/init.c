@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "pacer.h"
 
 tc_config init_config;
 static _Atomic int init_state; /* 0: not started, 1: running, 2: done */
@@ -78,5 +79,6 @@ void tc_init(const tc_config *cfg)
     else tc_config_default(&init_config);
     debug_parse(getenv("TC_DEBUG"));
     debug_parse(init_config.debug);
+    pacer_init(init_config.gc_percent, init_config.memory_limit);
     atomic_store_explicit(&init_state, 2, memory_order_release);
 }

@@ -12,7 +12,9 @@
  * thread inside one. The global lock order is written here, once, and each
  * file that takes two locks names this list:
  *
+ *   0. roots.c roots_mu (may take persistent's lock through its fixalloc pool)
  *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
+ *   2. gcwork.c list_lock (leaf)
  *   Later subsystems insert themselves above this leaf.
  */
 #ifndef TC_RUNTIME_H

@@ -11,7 +11,8 @@
  * tc_test_soak() is true when TC_SOAK=1: stress cases then run longer.
  *
  * Death tests: TC_EXPECT_DEATH(stmt, "substring") runs stmt in a forked child
- * and checks that the child aborts with the substring on stderr.
+ * and checks that the child aborts with the substring on stderr. stmt must
+ * hold no unparenthesised comma: put a longer scenario in a function.
  */
 #ifndef TC_TEST_H
 #define TC_TEST_H
