@@ -168,8 +168,7 @@ typedef struct tc_root tc_root;
  * aligned, size a multiple of the pointer size (and of layout's size), the
  * range must not overlap a registered root, and the memory must stay
  * readable until tc_root_unregister; anything else is fatal. */
-TC_API tc_root *tc_root_register(void *base, size_t size, const tc_type *layout,
-                                 unsigned flags);
+TC_API tc_root *tc_root_register(void *base, size_t size, const tc_type *layout, unsigned flags);
 
 /* Stop treating the range as a root. Unregistering twice is fatal. */
 TC_API void tc_root_unregister(tc_root *r);

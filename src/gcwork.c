@@ -184,15 +184,16 @@ void work_check(bool expect_empty)
     size_t nf = 0, ne = 0;
     for (workbuf *b = full_list; b != NULL; b = b->next, nf++)
         if (b->nobj == 0 || b->nobj > WORKBUF_NOBJ)
-            tc_throw("work_check: buffer %p on the full list holds %zu objects", (void *)b, b->nobj);
+            tc_throw("work_check: buffer %p on the full list holds %zu objects", (void *)b,
+                     b->nobj);
     for (workbuf *b = empty_list; b != NULL; b = b->next, ne++)
         if (b->nobj != 0)
-            tc_throw("work_check: buffer %p on the empty list holds %zu objects", (void *)b, b->nobj);
+            tc_throw("work_check: buffer %p on the empty list holds %zu objects", (void *)b,
+                     b->nobj);
     size_t nf_atomic = atomic_load_explicit(&nfull, memory_order_relaxed);
     if (nf != nf_atomic || ne != nempty || nf + ne > ntotal)
         tc_throw("work_check: full %zu (count %zu), empty %zu (count %zu), total %zu", nf,
                  nf_atomic, ne, nempty, ntotal);
-    if (expect_empty && nf != 0)
-        tc_throw("work_check: %zu full buffers left after marking", nf);
+    if (expect_empty && nf != 0) tc_throw("work_check: %zu full buffers left after marking", nf);
     tc_unlock(&list_lock);
 }

@@ -77,7 +77,10 @@ void pacer_commit(const pacer_inputs *in)
 uint64_t pacer_goal(void) { return atomic_load_explicit(&heap_goal, memory_order_relaxed); }
 uint64_t pacer_trigger(void) { return atomic_load_explicit(&heap_trigger, memory_order_relaxed); }
 int pacer_gc_percent(void) { return atomic_load_explicit(&gc_percent, memory_order_relaxed); }
-int64_t pacer_memory_limit(void) { return atomic_load_explicit(&memory_limit, memory_order_relaxed); }
+int64_t pacer_memory_limit(void)
+{
+    return atomic_load_explicit(&memory_limit, memory_order_relaxed);
+}
 
 int tc_set_gc_percent(int percent)
 {

@@ -66,10 +66,17 @@ tc_root *tc_root_register(void *base, size_t size, const tc_type *layout, unsign
     }
     struct tc_root *r = tc_fixalloc_alloc(&root_pool);
     if (r == NULL) tc_throw("tc_root_register: out of memory");
-    *r = (struct tc_root){.next = next, .base = b, .size = size, .layout = layout, .flags = flags,
-                          .state = ROOT_LIVE, .prev = prev};
-    if (prev != NULL) prev->next = r;
-    else roots_head = r;
+    *r = (struct tc_root){.next = next,
+                          .base = b,
+                          .size = size,
+                          .layout = layout,
+                          .flags = flags,
+                          .state = ROOT_LIVE,
+                          .prev = prev};
+    if (prev != NULL)
+        prev->next = r;
+    else
+        roots_head = r;
     if (next != NULL) next->prev = r;
     nroots++;
     root_bytes += size;
@@ -82,10 +89,13 @@ void tc_root_unregister(tc_root *r)
     if (r == NULL) tc_throw("tc_root_unregister: NULL root");
     tc_lock(&roots_mu);
     if (r->state != ROOT_LIVE)
-        tc_throw("tc_root_unregister: root %p (range %p+%zu) is not registered (unregistered twice?)",
-                 (void *)r, (void *)r->base, r->size);
-    if (r->prev != NULL) r->prev->next = r->next;
-    else roots_head = r->next;
+        tc_throw(
+            "tc_root_unregister: root %p (range %p+%zu) is not registered (unregistered twice?)",
+            (void *)r, (void *)r->base, r->size);
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        roots_head = r->next;
     if (r->next != NULL) r->next->prev = r->prev;
     nroots--;
     root_bytes -= r->size;

@@ -126,12 +126,6 @@ tc_type *tc_type_new(const char *name, size_t size, const size_t *ptr_offsets, s
     return t;
 }
 
-const char *tc_type_name(const tc_type *t)
-{
-    return t->name;
-}
+const char *tc_type_name(const tc_type *t) { return t->name; }
 
-size_t tc_type_size(const tc_type *t)
-{
-    return t->size;
-}
+size_t tc_type_size(const tc_type *t) { return t->size; }

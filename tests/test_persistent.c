@@ -68,7 +68,8 @@ TC_TEST(persistent_large_blocks_bypass_chunks)
     CHECK_EQ(tc_sysstat_read(&stat_persistent), pers_before);
     CHECK(!persistent_contains(p));
     unsigned char *q = tc_persistent_alloc(PERSISTENT_MAX_BLOCK + 1, 0, &st);
-    CHECK_EQ(tc_sysstat_read(&st), PERSISTENT_MAX_BLOCK + tc_align_up(PERSISTENT_MAX_BLOCK + 1, sys_page_size()));
+    CHECK_EQ(tc_sysstat_read(&st),
+             PERSISTENT_MAX_BLOCK + tc_align_up(PERSISTENT_MAX_BLOCK + 1, sys_page_size()));
     q[PERSISTENT_MAX_BLOCK] = 1;
 }
 

@@ -37,7 +37,8 @@ TC_TEST(sys_category_totals_follow_the_stat)
     tc_read_stats(&a);
     void *p = tc_sys_alloc(2 * sys_page_size(), &gm);
     tc_read_stats(&b);
-    CHECK_EQ(b.sys_by_category[TC_SYSCAT_GCMETA], a.sys_by_category[TC_SYSCAT_GCMETA] + 2 * sys_page_size());
+    CHECK_EQ(b.sys_by_category[TC_SYSCAT_GCMETA],
+             a.sys_by_category[TC_SYSCAT_GCMETA] + 2 * sys_page_size());
     CHECK_EQ(b.sys_total, a.sys_total + 2 * sys_page_size());
     tc_sys_free(p, 2 * sys_page_size(), &gm);
     tc_read_stats(&b);
@@ -57,8 +58,10 @@ static int touch_faults(volatile char *p)
     sa.sa_handler = on_segv;
     sigaction(SIGSEGV, &sa, &old);
     int faulted = 0;
-    if (sigsetjmp(fault_jmp, 1) == 0) (void)*p;
-    else faulted = 1;
+    if (sigsetjmp(fault_jmp, 1) == 0)
+        (void)*p;
+    else
+        faulted = 1;
     sigaction(SIGSEGV, &old, NULL);
     return faulted;
 }
