@@ -1,0 +1,42 @@
+/*
+ * gc.h — the collection cycle (gc.c).
+ */
+#ifndef TC_GC_H
+#define TC_GC_H
+
+#include "runtime.h"
+
+enum { GC_OFF = 0, GC_MARK = 1, GC_MARKTERM = 2 };
+/* The phase; written only with the world stopped. */
+extern _Atomic int gc_phase;
+
+typedef enum gc_reason {
+    GC_TRIGGER_HEAP,   /* heap_live reached the trigger */
+    GC_TRIGGER_FORCED, /* tc_gc */
+    GC_TRIGGER_STRESS, /* TC_DEBUG=gcstress */
+} gc_reason;
+
+/* Bytes of the heap in use as the pacer sees it: marked by the last cycle
+ * plus everything allocated since, counting a cached span's free slots as
+ * allocated (Go's heapLive). Relaxed atomic. */
+extern _Atomic uint64_t gc_heap_live;
+
+/* Run a collection (the caller must not be in a critical section). With
+ * GC_TRIGGER_HEAP, returns at once if another thread's cycle already
+ * brought heap_live under the trigger. */
+void gc_collect(gc_reason why);
+
+/* The allocation slow path's check: collect if heap_live passed the trigger. */
+void gc_maybe_trigger(void);
+
+/* TC_DEBUG=gcstress=N: called on every allocation while it is set. */
+void gc_stress_tick(void);
+
+/* Start an internal thread (mark worker, sweeper): never attached, never
+ * stopped, with the stop signal blocked. */
+int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+
+/* Completed cycles. */
+uint64_t gc_cycles(void);
+
+#endif

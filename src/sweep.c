@@ -1,0 +1,266 @@
+/*
+ * sweep.c — sweeping: turning each span's mark bits into its alloc bits,
+ * freeing what the mark left white, and returning empty spans to the heap.
+ *
+ * The sweepgen protocol (mheap.h's mspan comment has the table). The heap's
+ * sweepgen sg grows by 2 in every cycle, with the world stopped, at the end
+ * of marking. From that moment every span on an mcentral list is unswept
+ * (sweepgen sg - 2) without anyone touching it: the mcentral lists are
+ * indexed by sg's parity, so the swept lists of the last cycle became this
+ * cycle's unswept lists. A sweeper claims a span by taking it off an unswept
+ * list (under the mcentral lock) and moving its sweepgen from sg - 2 to
+ * sg - 1 with a CAS; sweep_span ends by storing sg with release order, the
+ * point after which the span's new alloc bits may be used.
+ *
+ * Who sweeps:
+ *   - the background sweeper thread, woken after every cycle, a span at a
+ *     time, yielding the CPU every few spans;
+ *   - allocating threads, lazily: mcentral_cache_span sweeps unswept spans
+ *     of the class it needs before it grows the heap, and a large allocation
+ *     first sweeps as many pages as it asks for (a light form of Go's
+ *     proportional sweep: the heap does not grow while unswept spans that
+ *     might be empty remain to be tried);
+ *   - the collector, which finishes whatever is left before the next cycle
+ *     starts (sweep_finish), and tc_gc, which returns only when the heap is
+ *     swept.
+ *
+ * Invariants:
+ *   - a span is swept exactly once per cycle, by whoever won the claim;
+ *   - sweeping a span never runs while a mark runs: sweep_finish waits for
+ *     active sweepers before the world stops, and mutators sweep inside a
+ *     runtime critical section, so a stop never lands in the middle of one;
+ *   - a slot that is marked but was not allocated is a "zombie": something
+ *     pointed at a free object, and the mark made it look alive. Fatal.
+ *
+ * Concurrency: nactive counts sweepers between claim and release (relaxed
+ * increments, acq_rel decrement so that sweep_finish's acquire load sees the
+ * span's final state). The background sweeper sleeps on sweep_cv under
+ * sweep_mu (a plain pthread mutex taken by no mutator on a fast path; leaf).
+ */
+#include "sweep.h"
+
+#include <sched.h>
+
+#include "debug.h"
+#include "gc.h"
+#include "mark.h"
+#include "mheap.h"
+#include "stats.h"
+
+#define CLOBBER_WORD ((uintptr_t)0xdeadbeefdeadbeefull)
+
+static _Atomic int nactive;
+static _Atomic uint32_t drained_gen; /* sweepgen for which no unswept span remains */
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t wake_gen; /* under sweep_mu */
+static bool sweeper_started;
+
+_Atomic uint64_t sweep_nfree[TC_NUM_SIZE_CLASSES]; /* objects freed, per size class */
+_Atomic uint64_t sweep_freed_bytes;
+_Atomic uint64_t sweep_pages_swept;
+
+static inline uint32_t heap_sg(void)
+{
+    return atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed);
+}
+
+static inline bool bit(const uint8_t *bits, uintptr_t i) { return (bits[i / 8] >> (i % 8)) & 1; }
+
+static void clobber(uintptr_t p, size_t n)
+{
+    for (uintptr_t a = p; a + sizeof(uintptr_t) <= p + n; a += sizeof(uintptr_t))
+        *(uintptr_t *)a = CLOBBER_WORD;
+}
+
+/* ---- one span --------------------------------------------------------------- */
+
+/* Sweep s, which the caller claimed (sweepgen sg - 1; on no list). Returns
+ * true if the span is still in use (the caller decides where it goes: onto
+ * a swept list via sweep_release, or into a cache); false if its pages went
+ * back to the heap. Called inside a critical section. */
+static bool sweep_span(mspan *s, uint32_t sg)
+{
+    unsigned sc = spanclass_sizeclass(s->spanclass);
+    uint32_t n = s->nelems, fi = s->freeindex;
+    uint32_t nalloc = 0, nfreed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool marked = bit(s->gcmark_bits, i);
+        bool allocated = i < fi || bit(s->alloc_bits, i);
+        nalloc += marked;
+        if (marked && !allocated)
+            tc_throw("sweep: found pointer to free object %p (span %p, class %u, slot %u of %u)",
+                     (void *)(s->startaddr + (uintptr_t)i * s->elemsize), (void *)s->startaddr,
+                     (unsigned)s->spanclass, i, n);
+        if (allocated && !marked) {
+            nfreed++;
+            if (tc_debug.clobberfree) clobber(s->startaddr + (uintptr_t)i * s->elemsize, s->elemsize);
+        }
+    }
+    if (nfreed != 0) {
+        atomic_fetch_add_explicit(&sweep_nfree[sc], nfreed, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sweep_freed_bytes, (uint64_t)nfreed * s->elemsize,
+                                  memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&sweep_pages_swept, s->npages, memory_order_relaxed);
+
+    if (mspan_is_large(s) && nalloc == 0) {
+        atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
+        mheap_free_span(s);
+        return false;
+    }
+    s->alloc_bits = s->gcmark_bits;
+    s->gcmark_bits = gcbits_alloc(n);
+    s->alloc_count = nalloc;
+    s->alloc_count_before_cache = nalloc;
+    s->freeindex = 0;
+    atomic_store_explicit(&s->freeindex_for_scan, 0, memory_order_release);
+    if (n != 0) mspan_refill_alloc_cache(s, 0);
+    if (nfreed != 0) s->needzero = 1;
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
+    if (nalloc == 0) {
+        mheap_free_span(s);
+        return false;
+    }
+    return true;
+}
+
+/* Put a swept, in-use span on its mcentral's swept list. */
+static void sweep_release(mspan *s, uint32_t sg)
+{
+    mcentral *c = &mheap_.central[s->spanclass];
+    tc_lock(&c->lock);
+    mspan_list *l = s->alloc_count < s->nelems && !mspan_is_large(s) ? &c->partial[sg / 2 % 2]
+                                                                       : &c->full[sg / 2 % 2];
+    mspan_list_push(l, s);
+    tc_unlock(&c->lock);
+}
+
+/* Take an unswept span off c's lists (partial first if want_partial, else
+ * full first) and claim it. NULL when c has none. */
+static mspan *claim_unswept(mcentral *c, uint32_t sg, bool partial_only)
+{
+    mspan *s = NULL;
+    tc_lock(&c->lock);
+    mspan_list *pu = &c->partial[1 - sg / 2 % 2], *fu = &c->full[1 - sg / 2 % 2];
+    if (pu->first != NULL) s = pu->first, mspan_list_remove(pu, s);
+    else if (!partial_only && fu->first != NULL) s = fu->first, mspan_list_remove(fu, s);
+    tc_unlock(&c->lock);
+    if (s == NULL) return NULL;
+    uint32_t want = sg - 2;
+    if (!atomic_compare_exchange_strong(&s->sweepgen, &want, sg - 1))
+        tc_throw("sweep: span %p on an unswept list has sweepgen %u, heap %u",
+                 (void *)s->startaddr, want, sg);
+    atomic_fetch_add_explicit(&nactive, 1, memory_order_relaxed);
+    return s;
+}
+
+static void unclaim(void) { atomic_fetch_sub_explicit(&nactive, 1, memory_order_acq_rel); }
+
+/* ---- entry points ------------------------------------------------------------- */
+
+mspan *sweep_for_cache(mcentral *c, int budget)
+{
+    uint32_t sg = heap_sg();
+    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) == sg) return NULL;
+    for (int i = 0; i < budget; i++) {
+        critical_enter();
+        mspan *s = claim_unswept(c, sg, false);
+        if (s == NULL) {
+            critical_leave();
+            return NULL;
+        }
+        bool live = sweep_span(s, sg);
+        if (live && s->alloc_count < s->nelems) {
+            /* Ours: cached by the caller, so on no list. */
+            unclaim();
+            critical_leave();
+            return s;
+        }
+        if (live) sweep_release(s, sg);
+        unclaim();
+        critical_leave();
+    }
+    return NULL;
+}
+
+size_t sweep_one(void)
+{
+    uint32_t sg = heap_sg();
+    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) == sg) return 0;
+    for (unsigned spc = 0; spc < TC_NUM_SPAN_CLASSES; spc++) {
+        critical_enter();
+        mspan *s = claim_unswept(&mheap_.central[spc], sg, false);
+        if (s == NULL) {
+            critical_leave();
+            continue;
+        }
+        size_t npages = s->npages;
+        if (sweep_span(s, sg)) sweep_release(s, sg);
+        unclaim();
+        critical_leave();
+        return npages;
+    }
+    atomic_store_explicit(&drained_gen, sg, memory_order_relaxed);
+    return 0;
+}
+
+void sweep_pages(size_t npages)
+{
+    size_t done = 0;
+    while (done < npages) {
+        size_t n = sweep_one();
+        if (n == 0) return;
+        done += n;
+    }
+}
+
+void sweep_finish(void)
+{
+    while (sweep_one() != 0) {
+    }
+    /* Spans being swept by others: wait until they are back. */
+    while (atomic_load_explicit(&nactive, memory_order_acquire) != 0) sched_yield();
+}
+
+bool sweep_done(void)
+{
+    return atomic_load_explicit(&drained_gen, memory_order_relaxed) == heap_sg() &&
+           atomic_load_explicit(&nactive, memory_order_acquire) == 0;
+}
+
+/* ---- the background sweeper ----------------------------------------------------- */
+
+static void *bgsweep(void *arg)
+{
+    (void)arg;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&sweep_mu);
+        while (wake_gen == seen) pthread_cond_wait(&sweep_cv, &sweep_mu);
+        seen = wake_gen;
+        pthread_mutex_unlock(&sweep_mu);
+        unsigned n = 0;
+        while (sweep_one() != 0)
+            if (++n % 16 == 0) sched_yield(); /* stay a background task */
+    }
+    return NULL;
+}
+
+void sweep_start_background(void)
+{
+    pthread_mutex_lock(&sweep_mu);
+    if (!sweeper_started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (gc_spawn_thread(&t, &attr, bgsweep, NULL) != 0)
+            tc_throw("sweep: cannot start the background sweeper");
+        pthread_attr_destroy(&attr);
+        sweeper_started = true;
+    }
+    wake_gen++;
+    pthread_cond_signal(&sweep_cv);
+    pthread_mutex_unlock(&sweep_mu);
+}

@@ -1,0 +1,32 @@
+/*
+ * sweep.h — sweeping (sweep.c).
+ */
+#ifndef TC_SWEEP_H
+#define TC_SWEEP_H
+
+#include "mheap.h"
+
+/* Lazy sweeping for a cache refill: sweep up to budget unswept spans of c
+ * and return the first that has a free slot (swept, on no list), or NULL. */
+mspan *sweep_for_cache(mcentral *c, int budget);
+
+/* Sweep one unswept span of any class; returns its pages, 0 when none is left. */
+size_t sweep_one(void);
+
+/* Sweep spans until npages pages were swept or none is left (before a large
+ * allocation grows the heap). */
+void sweep_pages(size_t npages);
+
+/* Sweep everything left and wait for sweepers in progress. */
+void sweep_finish(void);
+bool sweep_done(void);
+
+/* Wake (starting it the first time) the background sweeper. */
+void sweep_start_background(void);
+
+/* Statistics. */
+extern _Atomic uint64_t sweep_nfree[TC_NUM_SIZE_CLASSES];
+extern _Atomic uint64_t sweep_freed_bytes;
+extern _Atomic uint64_t sweep_pages_swept;
+
+#endif
