@@ -206,10 +206,13 @@ static uint64_t chunk_summarize(const chunk *c)
             run += 64;
             continue;
         }
-        run += ctz64(used);
+        unsigned lo = ctz64(used), hi = 63 - clz64(used);
+        run += lo;
         if (run > max) max = run;
-        max = longest_ones(~used, max);
-        run = clz64(used);
+        /* A run inside the word lies strictly between its lowest and highest
+         * used bits: look only when that gap could beat max. */
+        if (hi - lo > max + 1) max = longest_ones(~used, max);
+        run = 63 - hi;
     }
     if (run > max) max = run;
     return sum_pack(start, max, end);
@@ -300,12 +303,22 @@ static uint64_t sum_merge(const pagealloc *pa, int l, size_t p)
 static void sum_update(pagealloc *pa, uintptr_t base, uintptr_t limit)
 {
     size_t lo = chunk_index(base), hi = chunk_index(limit - 1);
-    for (size_t ci = lo; ci <= hi; ci++)
-        pa->summary[SUM_LEVELS - 1][ci] = chunk_summarize(chunk_of(pa, ci));
-    for (int l = SUM_LEVELS - 2; l >= 0; l--) {
+    bool changed = false;
+    for (size_t ci = lo; ci <= hi; ci++) {
+        uint64_t s = chunk_summarize(chunk_of(pa, ci));
+        changed |= s != pa->summary[SUM_LEVELS - 1][ci];
+        pa->summary[SUM_LEVELS - 1][ci] = s;
+    }
+    /* A level whose entries did not change leaves every level above as it was. */
+    for (int l = SUM_LEVELS - 2; l >= 0 && changed; l--) {
         lo >>= SUM_LEVEL_BITS;
         hi >>= SUM_LEVEL_BITS;
-        for (size_t p = lo; p <= hi; p++) pa->summary[l][p] = sum_merge(pa, l, p);
+        changed = false;
+        for (size_t p = lo; p <= hi; p++) {
+            uint64_t s = sum_merge(pa, l, p);
+            changed |= s != pa->summary[l][p];
+            pa->summary[l][p] = s;
+        }
     }
 }
 
@@ -452,8 +465,10 @@ static size_t alloc_range(pagealloc *pa, uintptr_t base, size_t npages)
                 tc_throw("pagealloc: allocating page %#lx, which is in use",
                          cb + (((uintptr_t)w * 64 + ctz64(c->alloc[w] & m)) << TC_PAGE_SHIFT));
             c->alloc[w] |= m;
-            scav += popcount64(c->scav[w] & m);
-            c->scav[w] &= ~m;
+            if (tc_unlikely(c->scav[w] & m)) {
+                scav += popcount64(c->scav[w] & m);
+                c->scav[w] &= ~m;
+            }
         }
     }
     sum_update(pa, base, limit);
