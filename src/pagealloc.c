@@ -98,14 +98,14 @@ typedef struct range {
 } range;
 
 struct pagealloc {
-    uint64_t *summary[SUM_LEVELS];   /* one reserved array per level */
-    uint8_t *sum_mapped[SUM_LEVELS]; /* per OS page of summary[l]: 1 once sys_map'ed */
-    chunk **chunks;                  /* L1: 2^13 pointers to L2 blocks of 2^13 chunks */
-    range *ranges;                   /* grown ranges, sorted, adjacent ones merged */
-    size_t nranges, ranges_cap;      /* ranges_cap: entries in the sys_alloc'ed array */
-    uintptr_t search_addr;           /* no free page below this */
-    uintptr_t scav_top;              /* no free unscavenged page at or above this */
-    uintptr_t heap_limit;            /* end of the highest grown range */
+    uint64_t *summary[SUM_LEVELS];    /* one reserved array per level */
+    uint64_t *sum_mapped[SUM_LEVELS]; /* bit per OS page of summary[l]: 1 once sys_map'ed */
+    chunk **chunks;                   /* L1: 2^13 pointers to L2 blocks of 2^13 chunks */
+    range *ranges;                    /* grown ranges, sorted, adjacent ones merged */
+    size_t nranges, ranges_cap;       /* ranges_cap: entries in the sys_alloc'ed array */
+    uintptr_t search_addr;            /* no free page below this */
+    uintptr_t scav_top;               /* no free unscavenged page at or above this */
+    uintptr_t heap_limit;             /* end of the highest grown range */
     pagealloc_counts counts;
     tc_sysstat *meta_stat;
     size_t self_bytes; /* bytes of the sys_alloc holding this struct and its tables */
@@ -329,11 +329,18 @@ static size_t sum_level_bytes(int l)
     return level_entries(l) * sizeof(uint64_t);
 }
 
+/* Bytes of the bitmap of mapped OS pages of summary level l (whole words). */
+static size_t mapped_bitmap_bytes(int l, size_t ps)
+{
+    size_t pages = sum_level_bytes(l) / ps;
+    return (pages + 63) / 64 * sizeof(uint64_t);
+}
+
 pagealloc *pagealloc_new(tc_sysstat *meta_stat)
 {
     size_t ps = sys_page_size();
     size_t bytes = sizeof(pagealloc) + ((size_t)1 << L1_BITS) * sizeof(chunk *);
-    for (int l = 0; l < SUM_LEVELS; l++) bytes += sum_level_bytes(l) / ps;
+    for (int l = 0; l < SUM_LEVELS; l++) bytes += mapped_bitmap_bytes(l, ps);
     bytes = tc_align_up(bytes, ps);
     uint8_t *mem = sys_alloc(bytes, meta_stat);
     if (mem == NULL) tc_throw("pagealloc_new: out of memory for %zu bytes of metadata", bytes);
@@ -343,8 +350,8 @@ pagealloc *pagealloc_new(tc_sysstat *meta_stat)
     pa->chunks = (chunk **)p;
     p += ((size_t)1 << L1_BITS) * sizeof(chunk *);
     for (int l = 0; l < SUM_LEVELS; l++) {
-        pa->sum_mapped[l] = p;
-        p += sum_level_bytes(l) / ps;
+        pa->sum_mapped[l] = (uint64_t *)p;
+        p += mapped_bitmap_bytes(l, ps);
         pa->summary[l] = sys_reserve(NULL, sum_level_bytes(l));
         if (pa->summary[l] == NULL)
             tc_throw("pagealloc_new: cannot reserve %zu bytes for summary level %d",
@@ -357,17 +364,22 @@ pagealloc *pagealloc_new(tc_sysstat *meta_stat)
     return pa;
 }
 
+static inline bool mapped_get(const uint64_t *bits, size_t g)
+{
+    return bits[g / 64] >> (g % 64) & 1;
+}
+
 /* Map the pages of summary level l that hold entries [lo, hi]. */
 static void sum_map(pagealloc *pa, int l, size_t lo, size_t hi)
 {
     size_t ps = sys_page_size();
     size_t first = lo * sizeof(uint64_t) / ps, last = (hi * sizeof(uint64_t)) / ps;
     for (size_t g = first; g <= last; g++) {
-        if (pa->sum_mapped[l][g]) continue;
+        if (mapped_get(pa->sum_mapped[l], g)) continue;
         size_t e = g;
-        while (e + 1 <= last && !pa->sum_mapped[l][e + 1]) e++;
+        while (e + 1 <= last && !mapped_get(pa->sum_mapped[l], e + 1)) e++;
         sys_map((uint8_t *)pa->summary[l] + g * ps, (e - g + 1) * ps, pa->meta_stat);
-        for (size_t k = g; k <= e; k++) pa->sum_mapped[l][k] = 1;
+        for (size_t k = g; k <= e; k++) pa->sum_mapped[l][k / 64] |= (uint64_t)1 << (k % 64);
         g = e;
     }
 }
