@@ -404,4 +404,34 @@ TC_TEST(pagealloc_random_fragmentation_matches_shadow_first_fit)
     CHECK(allocs > 1000 && fails > 0);
 }
 
+/* Holes of every length 1..80 at many offsets inside an otherwise full chunk,
+ * with a shorter hole below each: the chunk's summary and bitmap search must
+ * find the exact one, across 64-bit word boundaries and inside single words. */
+TC_TEST(pagealloc_finds_holes_of_every_length_and_offset)
+{
+    uintptr_t b;
+    pagealloc *pa = new_heap(CHUNK, &b);
+    CHECK_EQ(alloc_pages(pa, PALLOC_CHUNK_PAGES, NULL), b);
+    for (size_t k = 2; k <= 80; k++) {
+        for (size_t off = k + 1; off + k <= PALLOC_CHUNK_PAGES; off += 7 + k % 5) {
+            size_t low = (off * 31 + k) % (off - k + 1); /* shorter hole [low, low+k-1) */
+            if (low + k - 1 >= off) continue;
+            free_pages(pa, b + off * PG, k);
+            free_pages(pa, b + low * PG, k - 1);
+            CHECK_EQ(alloc_pages(pa, k + 1, NULL), 0);
+            CHECK_EQ(alloc_pages(pa, k, NULL), b + off * PG);
+            CHECK_EQ(alloc_pages(pa, k - 1, NULL), b + low * PG);
+        }
+    }
+    /* The longest run is one page longer than the best so far and lies
+     * between the only two used bits of one word (pages 84 and 107), with
+     * shorter free runs on both sides of them. */
+    free_pages(pa, b + 10 * PG, 21);
+    free_pages(pa, b + 64 * PG, 20);
+    free_pages(pa, b + 85 * PG, 22);
+    free_pages(pa, b + 108 * PG, 20);
+    CHECK_EQ(alloc_pages(pa, 23, NULL), 0);
+    CHECK_EQ(alloc_pages(pa, 22, NULL), b + 85 * PG);
+}
+
 TC_TEST_MAIN()
