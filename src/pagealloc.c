@@ -598,11 +598,11 @@ uintptr_t pagealloc_alloc(pagealloc *pa, size_t npages, size_t *scav)
 
 void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages)
 {
-    uintptr_t limit = base + (npages << TC_PAGE_SHIFT);
     const range *r = range_of(pa, base);
     if (tc_unlikely(npages == 0 || (base & (TC_PAGE_SIZE - 1)) != 0 || r == NULL ||
-                    limit > r->limit || limit <= base))
+                    npages > (r->limit - base) >> TC_PAGE_SHIFT))
         tc_throw("pagealloc_free: %#lx+%zu pages is not inside the heap's pages", base, npages);
+    uintptr_t limit = base + (npages << TC_PAGE_SHIFT);
     for (size_t ci = chunk_index(base); ci <= chunk_index(limit - 1); ci++) {
         chunk *c = chunk_of(pa, ci);
         uintptr_t cb = chunk_base(ci);

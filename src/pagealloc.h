@@ -17,7 +17,7 @@
 
 #include "runtime.h"
 
-#define PALLOC_CHUNK_PAGES 512 /* pages per bitmap chunk */
+#define PALLOC_CHUNK_PAGES 512                                 /* pages per bitmap chunk */
 #define PALLOC_CHUNK_BYTES (PALLOC_CHUNK_PAGES * TC_PAGE_SIZE) /* 4 MiB */
 
 typedef struct pagealloc pagealloc;

@@ -209,6 +209,8 @@ TC_TEST(pagealloc_double_free_is_fatal)
     TC_EXPECT_DEATH(pagealloc_free(pa, b + CHUNK, 1), "not inside the heap");
     TC_EXPECT_DEATH(pagealloc_free(pa, a + 3 * PG, 2), "already free");
     TC_EXPECT_DEATH(pagealloc_free(pa, b + CHUNK - PG, 2), "not inside the heap");
+    TC_EXPECT_DEATH(pagealloc_free(pa, a, ((size_t)1 << 51) + 1), "not inside the heap");
+    TC_EXPECT_DEATH(pagealloc_free(pa, a + 1, 1), "not inside the heap");
     /* The allocator is untouched by the failed frees (they died in children). */
     free_pages(pa, a + 2 * PG, 2);
     CHECK_EQ(alloc_pages(pa, PALLOC_CHUNK_PAGES, NULL), b);
