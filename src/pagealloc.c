@@ -26,7 +26,8 @@
  *   - Every leaf summary equals the summary recomputed from its chunk's alloc
  *     bitmap, and every inner summary equals the merge of its eight children:
  *     allocation and free update the path to the root for every chunk they
- *     touch.
+ *     touch (stopping at the first level where no entry changed: the levels
+ *     above it cannot change either).
  *   - A page's scavenged bit is set only while the page is free: allocation
  *     clears the scavenged bits of the run it hands out (and reports how many
  *     bytes were scavenged, for the caller to sys_used them).
