@@ -30,8 +30,8 @@ install: build
 lint:
 	tools/lint.sh
 
-format:
-	clang-format -i include/*.h src/*.[ch] tests/*.[ch] bench/*.[ch] examples/*.[ch]
+format: # the same files that `make lint` checks
+	tools/lint.sh format
 
 clean:
 	rm -rf $(BUILD) build-*

@@ -86,7 +86,8 @@ int main(void)
     printf("symbol table: 5000 inserted, 2500 deleted, 2500 inserted again\n");
     printf("entries in use: %zu bytes (peak %zu); sum of values %s\n", pool.inuse, inuse_full,
            scratch);
-    printf("the table's own stat: %llu bytes\n\n", (unsigned long long)tc_sysstat_read(&table_stat));
+    printf("the table's own stat: %llu bytes\n\n",
+           (unsigned long long)tc_sysstat_read(&table_stat));
     tc_sys_free(scratch, 16 * page, &table_stat);
 
     tc_stats st;

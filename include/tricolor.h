@@ -64,6 +64,115 @@ TC_API void tc_init(const tc_config *cfg);
 
 typedef struct tc_type tc_type;
 
+/* Flags for tc_type_new. */
+#define TC_NOTINHEAP 0x1u /* instances live only in unmanaged memory; tc_new of it is fatal */
+
+/* A new type: objects of size bytes whose pointer-sized words at the given
+ * byte offsets hold heap pointers (every other word is a scalar the collector
+ * never looks at). Offsets may come in any order; n_ptrs == 0 (ptr_offsets
+ * may then be NULL) makes a pointer-free ("noscan") type that is never
+ * scanned. name is copied and used in error messages.
+ *
+ * Returns NULL with errno EINVAL when name is NULL, size is 0, an offset is
+ * not a multiple of sizeof(void *), a pointer word would end past size, an
+ * offset is given twice, or flags has unknown bits; NULL with ENOMEM when
+ * the OS refuses memory. Types are immutable and never freed, so any thread
+ * may use one without locking; tc_type_new may be called before tc_init. */
+TC_API tc_type *tc_type_new(const char *name, size_t size, const size_t *ptr_offsets, size_t n_ptrs,
+                            unsigned flags);
+
+/* The name and size given to tc_type_new. */
+TC_API const char *tc_type_name(const tc_type *t);
+TC_API size_t tc_type_size(const tc_type *t);
+
+/* TC_TYPE(T, field...) is tc_type_new for the C type T, with the pointer
+ * fields named (up to 32 of them; offsetof designators such as inner.next or
+ * child[2] work) and the name "T":
+ *
+ *     struct node { int key; struct node *left, *right; };
+ *     static tc_type *node_type;
+ *     node_type = TC_TYPE(struct node, left, right);
+ *     leaf_type = TC_TYPE(struct leaf);   (no pointers: a noscan type)
+ *
+ * Every evaluation builds a NEW type (types are never freed): call it once
+ * and keep the result, e.g. in a static. TC_TYPE_FLAGS(flags, T, field...)
+ * does the same with tc_type_new's flags (TC_NOTINHEAP). */
+#define TC_TYPE(...)              TC_TYPE_FLAGS(0u, __VA_ARGS__)
+#define TC_TYPE_FLAGS(flags, ...) TC__TYPE_N(TC__NFIELDS(__VA_ARGS__), flags, __VA_ARGS__, ~)
+
+/* Implementation of TC_TYPE: count the fields (the arguments after T), then
+ * let TC__OFFS_n write "offsetof(T, f)," for each into a compound literal
+ * closed by a 0 that tc_type_new never reads (so no field still makes a valid
+ * array). The trailing ~ keeps every variadic list non-empty, as ISO C wants. */
+#define TC__CAT_(a, b) a##b
+#define TC__CAT(a, b)  TC__CAT_(a, b)
+#define TC__TYPE_N(n, flags, T, ...)                                                               \
+    tc_type_new(#T, sizeof(T), (const size_t[]){TC__CAT(TC__OFFS_, n)(T, __VA_ARGS__) 0}, (n),     \
+                (flags))
+#define TC__NFIELDS(...)                                                                           \
+    TC__PICK(__VA_ARGS__, ~, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,   \
+             15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, ~)
+#define TC__PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18,  \
+                 _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34,   \
+                 n, ...)                                                                           \
+    n
+#define TC__OFFS_0(T, ...)
+#define TC__OFFS_1(T, f, ...)  offsetof(T, f),
+#define TC__OFFS_2(T, f, ...)  offsetof(T, f), TC__OFFS_1(T, __VA_ARGS__)
+#define TC__OFFS_3(T, f, ...)  offsetof(T, f), TC__OFFS_2(T, __VA_ARGS__)
+#define TC__OFFS_4(T, f, ...)  offsetof(T, f), TC__OFFS_3(T, __VA_ARGS__)
+#define TC__OFFS_5(T, f, ...)  offsetof(T, f), TC__OFFS_4(T, __VA_ARGS__)
+#define TC__OFFS_6(T, f, ...)  offsetof(T, f), TC__OFFS_5(T, __VA_ARGS__)
+#define TC__OFFS_7(T, f, ...)  offsetof(T, f), TC__OFFS_6(T, __VA_ARGS__)
+#define TC__OFFS_8(T, f, ...)  offsetof(T, f), TC__OFFS_7(T, __VA_ARGS__)
+#define TC__OFFS_9(T, f, ...)  offsetof(T, f), TC__OFFS_8(T, __VA_ARGS__)
+#define TC__OFFS_10(T, f, ...) offsetof(T, f), TC__OFFS_9(T, __VA_ARGS__)
+#define TC__OFFS_11(T, f, ...) offsetof(T, f), TC__OFFS_10(T, __VA_ARGS__)
+#define TC__OFFS_12(T, f, ...) offsetof(T, f), TC__OFFS_11(T, __VA_ARGS__)
+#define TC__OFFS_13(T, f, ...) offsetof(T, f), TC__OFFS_12(T, __VA_ARGS__)
+#define TC__OFFS_14(T, f, ...) offsetof(T, f), TC__OFFS_13(T, __VA_ARGS__)
+#define TC__OFFS_15(T, f, ...) offsetof(T, f), TC__OFFS_14(T, __VA_ARGS__)
+#define TC__OFFS_16(T, f, ...) offsetof(T, f), TC__OFFS_15(T, __VA_ARGS__)
+#define TC__OFFS_17(T, f, ...) offsetof(T, f), TC__OFFS_16(T, __VA_ARGS__)
+#define TC__OFFS_18(T, f, ...) offsetof(T, f), TC__OFFS_17(T, __VA_ARGS__)
+#define TC__OFFS_19(T, f, ...) offsetof(T, f), TC__OFFS_18(T, __VA_ARGS__)
+#define TC__OFFS_20(T, f, ...) offsetof(T, f), TC__OFFS_19(T, __VA_ARGS__)
+#define TC__OFFS_21(T, f, ...) offsetof(T, f), TC__OFFS_20(T, __VA_ARGS__)
+#define TC__OFFS_22(T, f, ...) offsetof(T, f), TC__OFFS_21(T, __VA_ARGS__)
+#define TC__OFFS_23(T, f, ...) offsetof(T, f), TC__OFFS_22(T, __VA_ARGS__)
+#define TC__OFFS_24(T, f, ...) offsetof(T, f), TC__OFFS_23(T, __VA_ARGS__)
+#define TC__OFFS_25(T, f, ...) offsetof(T, f), TC__OFFS_24(T, __VA_ARGS__)
+#define TC__OFFS_26(T, f, ...) offsetof(T, f), TC__OFFS_25(T, __VA_ARGS__)
+#define TC__OFFS_27(T, f, ...) offsetof(T, f), TC__OFFS_26(T, __VA_ARGS__)
+#define TC__OFFS_28(T, f, ...) offsetof(T, f), TC__OFFS_27(T, __VA_ARGS__)
+#define TC__OFFS_29(T, f, ...) offsetof(T, f), TC__OFFS_28(T, __VA_ARGS__)
+#define TC__OFFS_30(T, f, ...) offsetof(T, f), TC__OFFS_29(T, __VA_ARGS__)
+#define TC__OFFS_31(T, f, ...) offsetof(T, f), TC__OFFS_30(T, __VA_ARGS__)
+#define TC__OFFS_32(T, f, ...) offsetof(T, f), TC__OFFS_31(T, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------
+ * Roots: unmanaged memory that holds heap pointers
+ * ------------------------------------------------------------------------ */
+
+typedef struct tc_root tc_root;
+
+/* The root is written with TC_STORE, so the collector may scan it while
+ * threads run; plain roots (the default) are written with ordinary C stores
+ * and are scanned while the world is stopped, so keep them small. */
+#define TC_ROOT_BARRIERED 0x1u
+
+/* Make [base, base+size) a root: every heap object it points to stays alive.
+ * layout NULL: every word is a possible pointer (conservative: words that do
+ * not point into an allocated object are ignored). layout non-NULL: the
+ * range is an array of layout, scanned precisely. base must be pointer
+ * aligned, size a multiple of the pointer size (and of layout's size), the
+ * range must not overlap a registered root, and the memory must stay
+ * readable until tc_root_unregister; anything else is fatal. */
+TC_API tc_root *tc_root_register(void *base, size_t size, const tc_type *layout, unsigned flags);
+
+/* Stop treating the range as a root. Unregistering twice is fatal. */
+TC_API void tc_root_unregister(tc_root *r);
+
 /* ------------------------------------------------------------------------
  * Accounting of memory from the OS
  * ------------------------------------------------------------------------ */
@@ -89,7 +198,10 @@ typedef struct tc_sysstat {
     uint64_t bytes; /* read with tc_sysstat_read */
 } tc_sysstat;
 
-#define TC_SYSSTAT_INIT(name, category) {(name), (category), 0}
+#define TC_SYSSTAT_INIT(name, category)                                                            \
+    {                                                                                              \
+        (name), (category), 0                                                                      \
+    }
 
 TC_API uint64_t tc_sysstat_read(const tc_sysstat *stat);
 
@@ -133,7 +245,7 @@ typedef struct tc_fixalloc {
     size_t size;                         /* object size after rounding */
     void (*first)(void *arg, void *obj); /* run on each object the first time it is handed out */
     void *arg;
-    void *list;     /* free list, linked through each free object's first word */
+    void *list;      /* free list, linked through each free object's first word */
     uintptr_t chunk; /* next fresh object in the current chunk */
     uint32_t nchunk; /* bytes left in the current chunk */
     uint32_t nalloc; /* chunk size: 16 KiB rounded down to a multiple of size */
@@ -157,6 +269,21 @@ TC_API void *tc_fixalloc_alloc(tc_fixalloc *f);
 /* Return obj to f's free list. With TC_DEBUG=fixalloccheck=1, a double free or
  * a pointer that f never handed out is fatal, naming the pool and address. */
 TC_API void tc_fixalloc_free(tc_fixalloc *f, void *obj);
+
+/* ------------------------------------------------------------------------
+ * Collection control
+ * ------------------------------------------------------------------------ */
+
+/* GOGC: collect when the heap has grown by percent since the last mark
+ * (counting registered roots and stacks as part of the live heap, as Go
+ * 1.18+ does). Negative turns collection off (the memory limit, if set,
+ * still applies). Returns the old value. */
+TC_API int tc_set_gc_percent(int percent);
+
+/* The soft memory limit in bytes, covering everything the library maps from
+ * the OS; INT64_MAX means none. A negative argument only reads. Returns the
+ * old value. */
+TC_API int64_t tc_set_memory_limit(int64_t bytes);
 
 /* ------------------------------------------------------------------------
  * Statistics

@@ -38,7 +38,7 @@ struct check_chunk {
 };
 
 struct fixcheck {
-    size_t n, cap;             /* chunks recorded, capacity of the array */
+    size_t n, cap;              /* chunks recorded, capacity of the array */
     struct check_chunk *chunks; /* sorted by base; memory from sys */
 };
 
@@ -73,8 +73,10 @@ static struct check_chunk *check_find(struct fixcheck *c, uintptr_t p)
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (c->chunks[mid].base <= p) lo = mid + 1;
-        else hi = mid;
+        if (c->chunks[mid].base <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo == 0 ? NULL : &c->chunks[lo - 1];
 }
@@ -88,8 +90,7 @@ static void check_add_chunk(struct fixcheck *c, uintptr_t base)
         if (nc == NULL) tc_throw("fixalloccheck: out of memory");
         if (c->n) {
             memcpy(nc, c->chunks, c->n * sizeof *nc);
-            sys_free(c->chunks,
-                     tc_align_up(c->cap * sizeof(struct check_chunk), sys_page_size()),
+            sys_free(c->chunks, tc_align_up(c->cap * sizeof(struct check_chunk), sys_page_size()),
                      &stat_fixcheck);
         }
         c->chunks = nc;
@@ -132,7 +133,8 @@ static void check_free(tc_fixalloc *f, uintptr_t p)
 
 void *tc_fixalloc_alloc(tc_fixalloc *f)
 {
-    if (tc_unlikely(f->size == 0)) tc_throw("fixalloc_alloc: pool %p is not initialised", (void *)f);
+    if (tc_unlikely(f->size == 0))
+        tc_throw("fixalloc_alloc: pool %p is not initialised", (void *)f);
     void *v;
     if (f->list != NULL) {
         v = f->list;

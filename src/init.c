@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "pacer.h"
 
 tc_config init_config;
 static _Atomic int init_state; /* 0: not started, 1: running, 2: done */
@@ -28,8 +29,8 @@ bool init_parse_bytes(const char *s, int64_t *out)
     static const struct {
         const char *suffix;
         int shift;
-    } units[] = {{"", 0},    {"B", 0},    {"KiB", 10}, {"MiB", 20}, {"GiB", 30},
-                 {"TiB", 40}, {"K", 10},  {"M", 20},   {"G", 30},   {"T", 40}};
+    } units[] = {{"", 0},     {"B", 0},  {"KiB", 10}, {"MiB", 20}, {"GiB", 30},
+                 {"TiB", 40}, {"K", 10}, {"M", 20},   {"G", 30},   {"T", 40}};
     if (s == NULL || *s < '0' || *s > '9') return false;
     char *end;
     errno = 0;
@@ -74,9 +75,12 @@ void tc_init(const tc_config *cfg)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&init_state, &expected, 1))
         tc_throw("tc_init called twice");
-    if (cfg != NULL) init_config = *cfg;
-    else tc_config_default(&init_config);
+    if (cfg != NULL)
+        init_config = *cfg;
+    else
+        tc_config_default(&init_config);
     debug_parse(getenv("TC_DEBUG"));
     debug_parse(init_config.debug);
+    pacer_init(init_config.gc_percent, init_config.memory_limit);
     atomic_store_explicit(&init_state, 2, memory_order_release);
 }

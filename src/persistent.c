@@ -98,8 +98,8 @@ static bool new_chunk(struct palloc *c)
     uintptr_t head = atomic_load_explicit(&all_chunks, memory_order_relaxed);
     do {
         *(uintptr_t *)chunk = head;
-    } while (!atomic_compare_exchange_weak_explicit(&all_chunks, &head, chunk,
-                                                    memory_order_release, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&all_chunks, &head, chunk, memory_order_release,
+                                                    memory_order_relaxed));
     c->base = chunk;
     c->off = CHUNK_HEADER;
     return true;
@@ -109,7 +109,8 @@ void *persistent_alloc(size_t size, size_t align, tc_sysstat *stat)
 {
     if (size == 0) tc_throw("persistent_alloc: size 0");
     if (align == 0) align = 8;
-    if (!tc_is_pow2(align)) tc_throw("persistent_alloc: alignment %zu is not a power of two", align);
+    if (!tc_is_pow2(align))
+        tc_throw("persistent_alloc: alignment %zu is not a power of two", align);
     if (align > TC_PAGE_SIZE)
         tc_throw("persistent_alloc: alignment %zu is larger than the %zu-byte page", align,
                  TC_PAGE_SIZE);
@@ -118,8 +119,7 @@ void *persistent_alloc(size_t size, size_t align, tc_sysstat *stat)
     if (size >= PERSISTENT_MAX_BLOCK) {
         size_t n = tc_align_up(size, sys_page_size());
         void *p = sys_alloc(n, stat);
-        if (p != NULL)
-            atomic_fetch_add_explicit(&stats_persistent_inuse, n, memory_order_relaxed);
+        if (p != NULL) atomic_fetch_add_explicit(&stats_persistent_inuse, n, memory_order_relaxed);
         return p;
     }
 

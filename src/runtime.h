@@ -12,7 +12,9 @@
  * thread inside one. The global lock order is written here, once, and each
  * file that takes two locks names this list:
  *
+ *   0. roots.c roots_mu (may take persistent's lock through its fixalloc pool)
  *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
+ *   2. gcwork.c list_lock (leaf)
  *   Later subsystems insert themselves above this leaf.
  */
 #ifndef TC_RUNTIME_H
@@ -58,9 +60,9 @@ void tc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 /* TC_ASSERT checks cheap invariants in debug builds (NDEBUG unset) and in
  * tests; release builds compile it out. tc_throw stays in every build. */
 #ifndef NDEBUG
-#define TC_ASSERT(c)                                                                     \
-    do {                                                                                 \
-        if (tc_unlikely(!(c))) tc_throw("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__); \
+#define TC_ASSERT(c)                                                                               \
+    do {                                                                                           \
+        if (tc_unlikely(!(c))) tc_throw("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__);   \
     } while (0)
 #else
 #define TC_ASSERT(c) ((void)0)
@@ -87,7 +89,10 @@ static inline void critical_leave(void)
 typedef struct tc_mutex {
     pthread_mutex_t m;
 } tc_mutex;
-#define TC_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
+#define TC_MUTEX_INIT                                                                              \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER                                                                  \
+    }
 
 static inline void tc_lock(tc_mutex *l)
 {

@@ -51,7 +51,10 @@ static void ready_add(int64_t delta)
     atomic_fetch_add_explicit(&mapped_ready, (uint64_t)delta, memory_order_relaxed);
 }
 
-uint64_t sys_mapped_ready(void) { return atomic_load_explicit(&mapped_ready, memory_order_relaxed); }
+uint64_t sys_mapped_ready(void)
+{
+    return atomic_load_explicit(&mapped_ready, memory_order_relaxed);
+}
 
 void *sys_alloc(size_t n, tc_sysstat *stat)
 {
@@ -59,7 +62,9 @@ void *sys_alloc(size_t n, tc_sysstat *stat)
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (p == MAP_FAILED) {
         if (errno == EACCES) tc_throw("sys_alloc: mmap of %zu bytes: access denied", n);
-        if (errno == EAGAIN) tc_throw("sys_alloc: mmap of %zu bytes: resource temporarily unavailable (ulimit -l?)", n);
+        if (errno == EAGAIN)
+            tc_throw("sys_alloc: mmap of %zu bytes: resource temporarily unavailable (ulimit -l?)",
+                     n);
         errno = ENOMEM;
         return NULL;
     }
@@ -85,7 +90,8 @@ void *sys_reserve(void *hint, size_t n)
 
 void *sys_reserve_aligned(void *hint, size_t n, size_t align)
 {
-    if (!tc_is_pow2(align)) tc_throw("sys_reserve_aligned: alignment %#zx is not a power of two", align);
+    if (!tc_is_pow2(align))
+        tc_throw("sys_reserve_aligned: alignment %#zx is not a power of two", align);
     if (align <= sys_page_size()) return sys_reserve(hint, n);
     /* Over-reserve by align, then trim both ends back to None. */
     uintptr_t p = (uintptr_t)sys_reserve(hint, n + align);

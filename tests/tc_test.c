@@ -74,8 +74,7 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
     buf[n] = 0;
     close(read_fd);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
         fprintf(stderr, "%s:%d: FAILED: %s did not abort (status %#x); it printed:\n%s\n", file,
                 line, what, status, buf);
@@ -90,8 +89,8 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
     const char *msg = strstr(buf, "tricolor: fatal error: ");
     const char *nl = strchr(msg, '\n');
     if (nl == NULL || strstr(nl + 1, "tricolor: fatal error") != NULL) {
-        fprintf(stderr, "%s:%d: FAILED: %s: fatal message is not one line:\n%s\n", file, line,
-                what, buf);
+        fprintf(stderr, "%s:%d: FAILED: %s: fatal message is not one line:\n%s\n", file, line, what,
+                buf);
         exit(1);
     }
 }

@@ -11,7 +11,8 @@
  * tc_test_soak() is true when TC_SOAK=1: stress cases then run longer.
  *
  * Death tests: TC_EXPECT_DEATH(stmt, "substring") runs stmt in a forked child
- * and checks that the child aborts with the substring on stderr.
+ * and checks that the child aborts with the substring on stderr. stmt must
+ * hold no unparenthesised comma: put a longer scenario in a function.
  */
 #ifndef TC_TEST_H
 #define TC_TEST_H
@@ -35,39 +36,39 @@ struct tc_test_case {
 extern struct tc_test_case tc_test_cases[TC_TEST_MAX];
 extern int tc_test_ncases;
 
-#define TC_TEST(name)                                                                        \
-    static void name(void);                                                                  \
-    __attribute__((constructor)) static void tc_register_##name(void)                        \
-    {                                                                                        \
-        if (tc_test_ncases < TC_TEST_MAX)                                                    \
-            tc_test_cases[tc_test_ncases++] = (struct tc_test_case){#name, name};            \
-    }                                                                                        \
+#define TC_TEST(name)                                                                              \
+    static void name(void);                                                                        \
+    __attribute__((constructor)) static void tc_register_##name(void)                              \
+    {                                                                                              \
+        if (tc_test_ncases < TC_TEST_MAX)                                                          \
+            tc_test_cases[tc_test_ncases++] = (struct tc_test_case){#name, name};                  \
+    }                                                                                              \
     static void name(void)
 
-#define TC_FAIL(...)                                                                         \
-    do {                                                                                     \
-        fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);                              \
-        fprintf(stderr, __VA_ARGS__);                                                        \
-        fprintf(stderr, "\n");                                                               \
-        exit(1);                                                                             \
+#define TC_FAIL(...)                                                                               \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);                                    \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fprintf(stderr, "\n");                                                                     \
+        exit(1);                                                                                   \
     } while (0)
 
-#define CHECK(c)                                                                             \
-    do {                                                                                     \
-        if (!(c)) TC_FAIL("CHECK(%s)", #c);                                                  \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) TC_FAIL("CHECK(%s)", #c);                                                        \
     } while (0)
 
-#define CHECK_MSG(c, ...)                                                                    \
-    do {                                                                                     \
-        if (!(c)) TC_FAIL(__VA_ARGS__);                                                      \
+#define CHECK_MSG(c, ...)                                                                          \
+    do {                                                                                           \
+        if (!(c)) TC_FAIL(__VA_ARGS__);                                                            \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                       \
-    do {                                                                                     \
-        uint64_t tc_a_ = (uint64_t)(a), tc_b_ = (uint64_t)(b);                               \
-        if (tc_a_ != tc_b_)                                                                  \
-            TC_FAIL("CHECK_EQ(%s, %s): %" PRIu64 " (%#" PRIx64 ") != %" PRIu64 " (%#" PRIx64 ")", \
-                    #a, #b, tc_a_, tc_a_, tc_b_, tc_b_);                                     \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        uint64_t tc_a_ = (uint64_t)(a), tc_b_ = (uint64_t)(b);                                     \
+        if (tc_a_ != tc_b_)                                                                        \
+            TC_FAIL("CHECK_EQ(%s, %s): %" PRIu64 " (%#" PRIx64 ") != %" PRIu64 " (%#" PRIx64 ")",  \
+                    #a, #b, tc_a_, tc_a_, tc_b_, tc_b_);                                           \
     } while (0)
 
 /* The seed of this run: TC_TEST_SEED if set, else from the clock. Printed once. */
@@ -92,19 +93,19 @@ pid_t tc_test_fork_child(int *read_fd);
 void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char *what,
                          const char *file, int line);
 
-#define TC_EXPECT_DEATH(stmt, substr)                                                        \
-    do {                                                                                     \
-        int tc_fd_;                                                                          \
-        pid_t tc_pid_ = tc_test_fork_child(&tc_fd_);                                         \
-        if (tc_pid_ == 0) {                                                                  \
-            stmt;                                                                            \
-            _exit(0);                                                                        \
-        }                                                                                    \
-        tc_test_check_death(tc_pid_, tc_fd_, substr, #stmt, __FILE__, __LINE__);             \
+#define TC_EXPECT_DEATH(stmt, substr)                                                              \
+    do {                                                                                           \
+        int tc_fd_;                                                                                \
+        pid_t tc_pid_ = tc_test_fork_child(&tc_fd_);                                               \
+        if (tc_pid_ == 0) {                                                                        \
+            stmt;                                                                                  \
+            _exit(0);                                                                              \
+        }                                                                                          \
+        tc_test_check_death(tc_pid_, tc_fd_, substr, #stmt, __FILE__, __LINE__);                   \
     } while (0)
 
 int tc_test_main(int argc, char **argv);
-#define TC_TEST_MAIN()                                                                       \
+#define TC_TEST_MAIN()                                                                             \
     int main(int argc, char **argv) { return tc_test_main(argc, argv); }
 
 #endif

@@ -1,0 +1,105 @@
+/*
+ * pacer.c — the heap goal and the collection trigger.
+ *
+ * Owns: GOGC (gc_percent), the soft memory limit, the inputs of the last
+ * commit, and the goal and trigger computed from them.
+ *
+ * The goal (Go 1.18+'s formula, roots included):
+ *     gogc_goal  = marked + (marked + roots) * GOGC / 100,
+ *                  at least PACER_HEAP_MINIMUM * GOGC / 100;
+ *     limit_goal = limit - overhead - headroom, headroom = max(3% of that, 1 MiB),
+ *                  at least marked;
+ *     goal       = min(gogc_goal, limit_goal); GOGC off: limit_goal alone.
+ * With the world-stopped marking of this collector, a collection starts
+ * when heap_live reaches the goal, so the trigger equals the goal. (The
+ * concurrent collector starts earlier, to finish marking at the goal.)
+ *
+ * Concurrency: settings, goal and trigger are relaxed atomics: the
+ * allocation slow path reads the trigger without a lock, and a stale value
+ * only moves a collection by one allocation. pacer_commit and the setters
+ * serialise on pacer_mu (runtime.h's lock order: a leaf), so a setter and a
+ * commit never interleave their read-compute-publish.
+ */
+#include "pacer.h"
+
+static tc_mutex pacer_mu = TC_MUTEX_INIT;
+static _Atomic int gc_percent = 100;
+static _Atomic int64_t memory_limit = INT64_MAX;
+static _Atomic uint64_t heap_goal = PACER_HEAP_MINIMUM, heap_trigger = PACER_HEAP_MINIMUM;
+static pacer_inputs last; /* under pacer_mu */
+
+uint64_t pacer_compute_goal(const pacer_inputs *in, int percent, int64_t limit)
+{
+    uint64_t goal = PACER_GOAL_NONE;
+    if (percent >= 0) {
+        uint64_t p = (uint64_t)percent;
+        goal = in->heap_marked + (in->heap_marked + in->root_bytes) * p / 100;
+        uint64_t floor = PACER_HEAP_MINIMUM * p / 100;
+        if (goal < floor) goal = floor;
+    }
+    if (limit != INT64_MAX) {
+        uint64_t l = limit < 0 ? 0 : (uint64_t)limit;
+        uint64_t avail = l > in->overhead ? l - in->overhead : 0;
+        uint64_t headroom = avail / 100 * 3;
+        if (headroom < ((uint64_t)1 << 20)) headroom = (uint64_t)1 << 20;
+        uint64_t limit_goal = avail > headroom ? avail - headroom : 0;
+        if (limit_goal < in->heap_marked) limit_goal = in->heap_marked;
+        if (limit_goal < goal) goal = limit_goal;
+    }
+    return goal;
+}
+
+static void recompute_locked(void)
+{
+    uint64_t goal = pacer_compute_goal(&last, atomic_load(&gc_percent), atomic_load(&memory_limit));
+    atomic_store_explicit(&heap_goal, goal, memory_order_relaxed);
+    atomic_store_explicit(&heap_trigger, goal, memory_order_relaxed);
+}
+
+void pacer_init(int percent, int64_t limit)
+{
+    tc_lock(&pacer_mu);
+    atomic_store(&gc_percent, percent < 0 ? -1 : percent);
+    atomic_store(&memory_limit, limit);
+    last = (pacer_inputs){0};
+    recompute_locked();
+    tc_unlock(&pacer_mu);
+}
+
+void pacer_commit(const pacer_inputs *in)
+{
+    tc_lock(&pacer_mu);
+    last = *in;
+    recompute_locked();
+    tc_unlock(&pacer_mu);
+}
+
+uint64_t pacer_goal(void) { return atomic_load_explicit(&heap_goal, memory_order_relaxed); }
+uint64_t pacer_trigger(void) { return atomic_load_explicit(&heap_trigger, memory_order_relaxed); }
+int pacer_gc_percent(void) { return atomic_load_explicit(&gc_percent, memory_order_relaxed); }
+int64_t pacer_memory_limit(void)
+{
+    return atomic_load_explicit(&memory_limit, memory_order_relaxed);
+}
+
+int tc_set_gc_percent(int percent)
+{
+    tc_lock(&pacer_mu);
+    int old = atomic_load(&gc_percent);
+    atomic_store(&gc_percent, percent < 0 ? -1 : percent);
+    recompute_locked();
+    tc_unlock(&pacer_mu);
+    return old;
+}
+
+int64_t tc_set_memory_limit(int64_t bytes)
+{
+    tc_lock(&pacer_mu);
+    int64_t old = atomic_load(&memory_limit);
+    if (bytes >= 0) {
+        atomic_store(&memory_limit, bytes);
+        recompute_locked();
+    }
+    tc_unlock(&pacer_mu);
+    return old;
+}

@@ -1,0 +1,35 @@
+/*
+ * pacer.h — when to collect: the heap goal (GOGC and the soft memory limit)
+ * and the trigger.
+ */
+#ifndef TC_PACER_H
+#define TC_PACER_H
+
+#include "runtime.h"
+
+#define PACER_HEAP_MINIMUM ((uint64_t)4 << 20) /* goal floor at GOGC=100, scaled by GOGC */
+#define PACER_GOAL_NONE    UINT64_MAX          /* GOGC off and no memory limit */
+
+/* The figures a goal is computed from. */
+typedef struct pacer_inputs {
+    uint64_t heap_marked; /* bytes marked live by the last cycle */
+    uint64_t root_bytes;  /* scannable root bytes (stacks, registered roots) */
+    uint64_t overhead;    /* bytes the library holds from the OS besides heap objects */
+} pacer_inputs;
+
+/* Set GOGC and the limit from the configuration; compute the first goal. */
+void pacer_init(int gc_percent, int64_t memory_limit);
+
+/* After a mark: remember the inputs and compute the next goal and trigger. */
+void pacer_commit(const pacer_inputs *in);
+
+/* The current heap goal and trigger, in bytes of live heap (heap_live). */
+uint64_t pacer_goal(void);
+uint64_t pacer_trigger(void);
+int pacer_gc_percent(void);
+int64_t pacer_memory_limit(void);
+
+/* The goal for given inputs and settings (pure; exposed for tests). */
+uint64_t pacer_compute_goal(const pacer_inputs *in, int gc_percent, int64_t memory_limit);
+
+#endif
