@@ -80,10 +80,7 @@ static inline unsigned level_log_pages(int l)
     return 9 + (unsigned)(SUM_LEVELS - 1 - l) * SUM_LEVEL_BITS;
 }
 /* log2 of the bytes one entry of level l covers. */
-static inline unsigned level_shift(int l)
-{
-    return TC_PAGE_SHIFT + level_log_pages(l);
-}
+static inline unsigned level_shift(int l) { return TC_PAGE_SHIFT + level_log_pages(l); }
 static inline size_t level_entries(int l)
 {
     return (size_t)1 << (SUM_L0_BITS + (unsigned)l * SUM_LEVEL_BITS);
@@ -144,18 +141,9 @@ static inline uint64_t sum_end(uint64_t s)
 
 /* ---- bitmap primitives ----------------------------------------------------- */
 
-static inline unsigned ctz64(uint64_t x)
-{
-    return (unsigned)__builtin_ctzll(x);
-}
-static inline unsigned clz64(uint64_t x)
-{
-    return (unsigned)__builtin_clzll(x);
-}
-static inline unsigned popcount64(uint64_t x)
-{
-    return (unsigned)__builtin_popcountll(x);
-}
+static inline unsigned ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
+static inline unsigned clz64(uint64_t x) { return (unsigned)__builtin_clzll(x); }
+static inline unsigned popcount64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
 
 /* Bits p of the result: bits p..p+n-1 of x are all ones (1 <= n <= 64). */
 static inline uint64_t runs_of(uint64_t x, unsigned n)
@@ -256,14 +244,8 @@ static inline uint64_t word_mask(unsigned w, unsigned lo, unsigned hi)
 
 /* ---- chunks and summaries --------------------------------------------------- */
 
-static inline size_t chunk_index(uintptr_t addr)
-{
-    return addr >> CHUNK_SHIFT;
-}
-static inline uintptr_t chunk_base(size_t ci)
-{
-    return (uintptr_t)ci << CHUNK_SHIFT;
-}
+static inline size_t chunk_index(uintptr_t addr) { return addr >> CHUNK_SHIFT; }
+static inline uintptr_t chunk_base(size_t ci) { return (uintptr_t)ci << CHUNK_SHIFT; }
 
 static inline chunk *chunk_of(const pagealloc *pa, size_t ci)
 {
@@ -325,10 +307,7 @@ static void sum_update(pagealloc *pa, uintptr_t base, uintptr_t limit)
 
 /* ---- creation and growth ------------------------------------------------------ */
 
-static size_t sum_level_bytes(int l)
-{
-    return level_entries(l) * sizeof(uint64_t);
-}
+static size_t sum_level_bytes(int l) { return level_entries(l) * sizeof(uint64_t); }
 
 /* Bytes of the bitmap of mapped OS pages of summary level l (whole words). */
 static size_t mapped_bitmap_bytes(int l, size_t ps)
@@ -695,10 +674,7 @@ size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes)
 
 /* ---- observation ------------------------------------------------------------------------ */
 
-void pagealloc_counts_read(const pagealloc *pa, pagealloc_counts *out)
-{
-    *out = pa->counts;
-}
+void pagealloc_counts_read(const pagealloc *pa, pagealloc_counts *out) { *out = pa->counts; }
 
 /* Free-run scan over pages in address order, for the checker: it recomputes
  * summaries from the bitmaps without chunk_summarize or sum_merge. */
