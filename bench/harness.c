@@ -440,7 +440,7 @@ static void fmt_value(char *buf, size_t n, double v, const char *unit)
 {
     if (isnan(v))
         snprintf(buf, n, "n/a");
-    else if (v != 0 && fabs(v) < 10)
+    else if (v != 0 && fabs(v) < 10 && v != floor(v))
         snprintf(buf, n, "%.2f%s", v, unit);
     else
         snprintf(buf, n, "%.0f%s", v, unit);
