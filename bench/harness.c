@@ -504,7 +504,7 @@ static gc_sample run_process(char *const argv[])
         dup2(fds[1], 1);
         close(fds[0]), close(fds[1]);
         execv(argv[0], argv);
-        printf("BH_NA cannot exec %s: %s\n", argv[0], strerror(errno));
+        dprintf(1, "BH_NA cannot exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(fds[1]);

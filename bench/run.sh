@@ -13,10 +13,10 @@
 # reference column of the GC tables and bench_alloc (default glibc; tricolor
 # once its backend lands). Timing is reported, never asserted.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 QUICK=""
-REF=""
+REF=--ref=glibc
 BUILD=build
 for a in "$@"; do
   case "$a" in
@@ -72,12 +72,16 @@ B="$BUILD/bench"
 echo "tricolor benchmarks ${QUICK:+(quick) }on $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "peers: $(for p in $PEERS; do printf '%s=%s ' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"; done)"
 
-REPS=--reps=3
+# Medians of 3 processes, except binary-trees at full depth: one process per
+# side (each runs for seconds) keeps the whole run near 5 minutes on 2 cores.
+REPS=--reps=3 TREE_REPS=--reps=1
 [ -n "$QUICK" ] && REPS=--reps=1
+COMMON=("$REF")
+[ -n "$QUICK" ] && COMMON+=("$QUICK")
 status=0
-"$B/bench_unmanaged" $QUICK || status=1
-"$B/bench_alloc" $QUICK $REF || status=1
-"$B/bench_binarytrees" $QUICK $REPS $REF --go="$GODIR/binarytrees" || status=1
-"$B/bench_gcbench" $QUICK $REPS $REF --go="$GODIR/gcbench" || status=1
-"$B/bench_allocrate" $QUICK $REPS $REF --go="$GODIR/allocrate" || status=1
+"$B/bench_unmanaged" ${QUICK:+"$QUICK"} || status=1
+"$B/bench_alloc" "${COMMON[@]}" || status=1
+"$B/bench_binarytrees" "${COMMON[@]}" "$TREE_REPS" --go="$GODIR/binarytrees" || status=1
+"$B/bench_gcbench" "${COMMON[@]}" "$REPS" --go="$GODIR/gcbench" || status=1
+"$B/bench_allocrate" "${COMMON[@]}" "$REPS" --go="$GODIR/allocrate" || status=1
 exit $status
