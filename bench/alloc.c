@@ -107,10 +107,16 @@ int main(int argc, char **argv)
     const char *ref_name = bh_arg(argc, argv, "ref");
 
     const char *cols[NBACKENDS];
-    int ref = 0;
+    int ref = -1;
     for (int c = 0; c < NBACKENDS; c++) {
         cols[c] = backends[c]->name;
         if (ref_name && strcmp(ref_name, cols[c]) == 0) ref = c;
+    }
+    if (ref < 0) {
+        if (ref_name)
+            fprintf(stderr, "alloc: --ref=%s is no column here; the reference is %s\n", ref_name,
+                    cols[0]);
+        ref = 0;
     }
     bh_table t;
     bh_table_init(&t, "allocation without free: wall ns per object", cols, NBACKENDS, ref);

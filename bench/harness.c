@@ -589,8 +589,12 @@ int bh_gcbench_main(const bh_gcbench *g, int argc, char **argv)
         cols[ncols++] = n;
     }
     if (go && *go) cols[ncols++] = "go";
+    bool ref_found = false;
     for (int c = 0; c < ncols; c++)
-        if (ref_name && strcmp(cols[c], ref_name) == 0) ref = c;
+        if (ref_name && strcmp(cols[c], ref_name) == 0) ref = c, ref_found = true;
+    if (ref_name && !ref_found)
+        fprintf(stderr, "%s: --ref=%s is no column here; the reference is %s\n", g->name, ref_name,
+                cols[0]);
 
     static char title[160], note[200];
     snprintf(title, sizeof title, "%s (%s), median of %d process%s per backend", g->name, param,
