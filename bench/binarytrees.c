@@ -33,10 +33,7 @@ static node *bottom_up(int depth)
     return n;
 }
 
-static long check(const node *n)
-{
-    return n->left ? 1 + check(n->left) + check(n->right) : 1;
-}
+static long check(const node *n) { return n->left ? 1 + check(n->left) + check(n->right) : 1; }
 
 static void release(node *n)
 {

@@ -35,10 +35,7 @@ static node *new_node(node *l, node *r)
     return n;
 }
 
-static long tree_size(int d)
-{
-    return (1L << (d + 1)) - 1;
-}
+static long tree_size(int d) { return (1L << (d + 1)) - 1; }
 
 static void populate(int depth, node *n)
 {

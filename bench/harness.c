@@ -40,14 +40,8 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t bh_wall_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
-uint64_t bh_cpu_ns(void)
-{
-    return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-}
+uint64_t bh_wall_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t bh_cpu_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
 
 long bh_peak_rss_kib(void)
 {
@@ -120,14 +114,8 @@ static bool glibc_init(char *why, size_t len)
     (void)why, (void)len;
     return true;
 }
-static void *glibc_alloc(size_t n)
-{
-    return glibc_malloc_fn(n);
-}
-static void glibc_free(void *p)
-{
-    glibc_free_fn(p);
-}
+static void *glibc_alloc(size_t n) { return glibc_malloc_fn(n); }
+static void glibc_free(void *p) { glibc_free_fn(p); }
 
 const bh_backend bh_glibc = {.name = "glibc",
                              .init = glibc_init,
@@ -155,14 +143,8 @@ static bool mimalloc_init(char *why, size_t len)
     }
     return true;
 }
-static void *mimalloc_alloc(size_t n)
-{
-    return mi_malloc_fn(n);
-}
-static void mimalloc_free(void *p)
-{
-    mi_free_fn(p);
-}
+static void *mimalloc_alloc(size_t n) { return mi_malloc_fn(n); }
+static void mimalloc_free(void *p) { mi_free_fn(p); }
 
 const bh_backend bh_mimalloc = {.name = "mimalloc",
                                 .init = mimalloc_init,
@@ -203,14 +185,8 @@ static bool jemalloc_init(char *why, size_t len)
     why_set(why, len, "no malloc/free of jemalloc's own in libjemalloc.so.2");
     return false;
 }
-static void *jemalloc_alloc(size_t n)
-{
-    return je_malloc_fn(n);
-}
-static void jemalloc_free(void *p)
-{
-    je_free_fn(p);
-}
+static void *jemalloc_alloc(size_t n) { return je_malloc_fn(n); }
+static void jemalloc_free(void *p) { je_free_fn(p); }
 
 const bh_backend bh_jemalloc = {.name = "jemalloc",
                                 .init = jemalloc_init,
@@ -271,41 +247,23 @@ static bool boehm_load(char *why, size_t len)
     return true;
 }
 
-static bool boehm_init(char *why, size_t len)
-{
-    return boehm_load(why, len);
-}
+static bool boehm_init(char *why, size_t len) { return boehm_load(why, len); }
 static bool boehm_incr_init(char *why, size_t len)
 {
     if (!boehm_load(why, len)) return false;
     gc.enable_incremental();
     return true;
 }
-static void *boehm_alloc(size_t n)
-{
-    return gc.malloc(n);
-}
-static void *boehm_alloc_atomic(size_t n)
-{
-    return gc.malloc_atomic(n);
-}
-static void boehm_disable(void)
-{
-    gc.disable();
-}
-static long boehm_count(void)
-{
-    return (long)gc.get_gc_no();
-}
+static void *boehm_alloc(size_t n) { return gc.malloc(n); }
+static void *boehm_alloc_atomic(size_t n) { return gc.malloc_atomic(n); }
+static void boehm_disable(void) { gc.disable(); }
+static long boehm_count(void) { return (long)gc.get_gc_no(); }
 static void boehm_thread_init(void)
 {
     struct gc_stack_base_ sb;
     if (gc.get_stack_base(&sb) == 0) gc.register_my_thread(&sb);
 }
-static void boehm_thread_fini(void)
-{
-    gc.unregister_my_thread();
-}
+static void boehm_thread_fini(void) { gc.unregister_my_thread(); }
 
 const bh_backend bh_boehm = {.name = "boehm",
                              .init = boehm_init,

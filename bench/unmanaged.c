@@ -51,23 +51,14 @@ static void *fix_alloc(void *ctx, size_t size)
     (void)size;
     return tc_fixalloc_alloc(ctx);
 }
-static void fix_free(void *ctx, void *p)
-{
-    tc_fixalloc_free(ctx, p);
-}
+static void fix_free(void *ctx, void *p) { tc_fixalloc_free(ctx, p); }
 static void *pers_alloc(void *ctx, size_t size)
 {
     (void)ctx;
     return tc_persistent_alloc(size, 0, NULL);
 }
-static void *peer_alloc(void *ctx, size_t size)
-{
-    return ((const bh_backend *)ctx)->alloc(size);
-}
-static void peer_free(void *ctx, void *p)
-{
-    ((const bh_backend *)ctx)->free(p);
-}
+static void *peer_alloc(void *ctx, size_t size) { return ((const bh_backend *)ctx)->alloc(size); }
+static void peer_free(void *ctx, void *p) { ((const bh_backend *)ctx)->free(p); }
 
 #define BATCH_N 1000
 
