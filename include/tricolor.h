@@ -294,7 +294,6 @@ typedef struct tc_stats {
     uint64_t sys_by_category[TC_SYSCAT_COUNT];
     uint64_t sys_total;
     uint64_t persistent_inuse; /* bytes handed out by tc_persistent_alloc */
-    uint64_t fixalloc_inuse;   /* bytes handed out by every fixalloc pool, not freed */
 } tc_stats;
 
 /* A consistent-enough snapshot: each counter is read atomically, the set is not. */
