@@ -51,17 +51,23 @@ static inline void spin_body(void)
 /* ---- spinning threads ------------------------------------------------ */
 
 struct spinner {
-    volatile uint64_t counter;
+    _Atomic uint64_t counter; /* relaxed: plain loads and stores */
     char pad[56];
 };
 static struct spinner spinners[8];
 static atomic_int spin_quit;
 
+static inline void bump(struct spinner *s)
+{
+    atomic_store_explicit(&s->counter, atomic_load_explicit(&s->counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 static void *spin_main(void *arg)
 {
     struct spinner *s = arg;
     while (!atomic_load_explicit(&spin_quit, memory_order_relaxed)) {
-        s->counter++;
+        bump(s);
         spin_body();
     }
     return NULL;
@@ -135,7 +141,7 @@ static void *safepoint_main(void *arg)
     sigaddset(&set, init_config.stop_signal);
     CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
     while (!atomic_load_explicit(&spin_quit, memory_order_relaxed)) {
-        s->counter++;
+        bump(s);
         tc_safepoint();
     }
     CHECK_EQ(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0); /* stale signals arrive */
@@ -199,26 +205,34 @@ TC_TEST(stop_world_with_thread_blocked_in_read)
     static struct reader plain, wrapped;
     plain = (struct reader){.fd = p1[0], .use_blocking = 0};
     wrapped = (struct reader){.fd = p2[0], .use_blocking = 1};
+    /* Under TSan a signal reaches a thread blocked in read() only when the
+     * read returns (TSan defers it to the end of the interceptor), so the
+     * plain reader would hold the stop up forever: it only runs without. */
+    const int with_plain = !UNDER_TSAN;
+    if (!with_plain) printf("(plain reader skipped under TSan: it defers the signal past read) ");
     pthread_t t1, t2;
-    CHECK_EQ(tc_pthread_create(&t1, NULL, reader_main, &plain), 0);
+    if (with_plain) CHECK_EQ(tc_pthread_create(&t1, NULL, reader_main, &plain), 0);
     CHECK_EQ(tc_pthread_create(&t2, NULL, reader_main, &wrapped), 0);
-    while (!atomic_load(&plain.about_to_read) || !atomic_load(&wrapped.about_to_read))
+    while ((with_plain && !atomic_load(&plain.about_to_read)) ||
+           !atomic_load(&wrapped.about_to_read))
         sleep_us(100);
     sleep_us(20000); /* both are in read() now */
-    uint64_t sig_plain = plain.self->nsignals, sig_wrapped = wrapped.self->nsignals;
+    uint64_t sig_plain = with_plain ? plain.self->nsignals : 0,
+             sig_wrapped = wrapped.self->nsignals;
 
     for (int r = 0; r < 5; r++) {
         double t0 = tc_test_now();
         threads_stop_world("read");
         CHECK(tc_test_now() - t0 < 1.0);
-        CHECK_EQ(atomic_load(&plain.self->state) & THREAD_MODE, THREAD_PARKED);
+        if (with_plain) CHECK_EQ(atomic_load(&plain.self->state) & THREAD_MODE, THREAD_PARKED);
         CHECK_EQ(atomic_load(&wrapped.self->state) & THREAD_MODE, THREAD_BLOCKING);
         threads_start_world();
         sleep_us(5000); /* back in read(), most likely */
     }
     /* Signalled (a thread still parked from the previous stop, having never
      * run, is already stopped and needs no signal). */
-    CHECK(plain.self->nsignals >= sig_plain + 1 && plain.self->nsignals <= sig_plain + 5);
+    if (with_plain)
+        CHECK(plain.self->nsignals >= sig_plain + 1 && plain.self->nsignals <= sig_plain + 5);
     CHECK_EQ(wrapped.self->nsignals, sig_wrapped); /* never signalled */
     CHECK(!atomic_load(&plain.left));
     CHECK(!atomic_load(&wrapped.left));
@@ -236,10 +250,12 @@ TC_TEST(stop_world_with_thread_blocked_in_read)
 
     /* The plain reader's read was restarted after each signal (SA_RESTART):
      * it returns the byte, not EINTR. */
-    CHECK_EQ(write(p1[1], "p", 1), 1);
-    CHECK_EQ(pthread_join(t1, NULL), 0);
-    CHECK_MSG(plain.got == 1, "read returned %zd errno %d", plain.got, plain.err);
-    CHECK_EQ(plain.byte, 'p');
+    if (with_plain) {
+        CHECK_EQ(write(p1[1], "p", 1), 1);
+        CHECK_EQ(pthread_join(t1, NULL), 0);
+        CHECK_MSG(plain.got == 1, "read returned %zd errno %d", plain.got, plain.err);
+        CHECK_EQ(plain.byte, 'p');
+    }
     close(p1[0]);
     close(p1[1]);
     close(p2[0]);
