@@ -497,7 +497,7 @@ static void *stopper_main(void *arg)
         CHECK_EQ(c.n, threads_count());
         CHECK_EQ(c.self, 1);
         CHECK_EQ(c.stopped, c.n - 1);
-        CHECK(c.n >= base + 1 && c.n <= base + 1 + 4);
+        CHECK(c.n >= base + 1 && c.n <= base + 2 + 4);
         threads_start_world();
         atomic_fetch_add(&stopper_rounds, 1);
         /* Unstopped, under the registry lock. */
@@ -516,12 +516,14 @@ TC_TEST(attach_detach_during_stops)
     atomic_store(&churn_quit, 0);
     atomic_store(&churn_cycles, 0);
     atomic_store(&stopper_rounds, 0);
-    pthread_t ch[4], st;
+    /* Two stoppers race for the world; each waits for the other's stop in a
+     * blocking state (counted as stopped by it). */
+    pthread_t ch[4], st[2];
     for (int i = 0; i < 4; i++) CHECK_EQ(pthread_create(&ch[i], NULL, churn_main, NULL), 0);
-    CHECK_EQ(pthread_create(&st, NULL, stopper_main, &base), 0);
+    for (int i = 0; i < 2; i++) CHECK_EQ(pthread_create(&st[i], NULL, stopper_main, &base), 0);
     /* This (attached) thread waits in a blocking region. */
     tc_blocking_enter();
-    pthread_join(st, NULL);
+    for (int i = 0; i < 2; i++) pthread_join(st[i], NULL);
     tc_blocking_leave();
     atomic_store(&churn_quit, 1);
     for (int i = 0; i < 4; i++) CHECK_EQ(pthread_join(ch[i], NULL), 0);
@@ -530,6 +532,42 @@ TC_TEST(attach_detach_during_stops)
            atomic_load(&churn_cycles));
     CHECK(atomic_load(&stopper_rounds) > 10);
     CHECK(atomic_load(&churn_cycles) > 10);
+}
+
+/* A thread that is not attached may stop the world too (a runtime thread). */
+static void *unattached_stopper(void *arg)
+{
+    struct spinner *s = arg;
+    CHECK(thread_self() == NULL);
+    for (int r = 0; r < 10; r++) {
+        threads_stop_world("unattached");
+        uint64_t b = atomic_load(&s->counter);
+        sleep_us(500);
+        CHECK_EQ(atomic_load(&s->counter), b);
+        struct counted c = {0};
+        threads_for_each(count_one, &c);
+        CHECK_EQ(c.self, 0);
+        CHECK_EQ(c.stopped, c.n);
+        threads_start_world();
+        wait_advance(s, b);
+    }
+    return NULL;
+}
+
+TC_TEST(unattached_thread_can_stop_the_world)
+{
+    setup();
+    pthread_t sp, st;
+    atomic_store(&spin_quit, 0);
+    spinners[0].counter = 0;
+    CHECK_EQ(tc_pthread_create(&sp, NULL, spin_main, &spinners[0]), 0);
+    wait_advance(&spinners[0], 0);
+    CHECK_EQ(pthread_create(&st, NULL, unattached_stopper, &spinners[0]), 0);
+    tc_blocking_enter();
+    CHECK_EQ(pthread_join(st, NULL), 0);
+    tc_blocking_leave();
+    atomic_store(&spin_quit, 1);
+    CHECK_EQ(pthread_join(sp, NULL), 0);
 }
 
 /* ---- tc_pthread_create ----------------------------------------------------- */
