@@ -77,7 +77,7 @@ TC_API void tc_init(const tc_config *cfg);
 /* Register the calling thread; its stack bounds are found by the library.
  * tc_init attaches the thread that calls it. Attaching twice is a no-op.
  * Returns 0, or -1 with errno set (ENOMEM, or from pthread_getattr_np).
- * Waits while a stop is in progress. */
+ * Waits while a stop is in progress. Fatal before tc_init. */
 TC_API int tc_thread_attach(void);
 
 /* Unregister the calling thread (fatal if it is not attached). Its stack is

@@ -305,7 +305,8 @@ static void stop_handler(int sig, siginfo_t *info, void *ucv)
     size_t n = 0;
     for (int i = 0; i < NGREG; i++) t->regs[n++] = (uintptr_t)uc->uc_mcontext.gregs[i];
     if (uc->uc_mcontext.fpregs != NULL) {
-        for (int i = 0; i < 16 && n + 2 <= THREAD_MAX_REGS; i++) {
+        _Static_assert(NGREG + 32 <= THREAD_MAX_REGS, "room for gregs and xmm0-15");
+        for (int i = 0; i < 16; i++) {
             const uint32_t *x = uc->uc_mcontext.fpregs->_xmm[i].element;
             t->regs[n++] = (uintptr_t)x[0] | (uintptr_t)x[1] << 32;
             t->regs[n++] = (uintptr_t)x[2] | (uintptr_t)x[3] << 32;

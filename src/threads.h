@@ -10,9 +10,10 @@
 
 struct mcache;
 
-/* Words of saved registers a thread can carry: a signal's full gregs set
- * (23 on x86-64) or the callee-saved registers captured at a call. */
-#define THREAD_MAX_REGS 32
+/* Words of saved registers a thread can carry: a signal's gregs (23 on
+ * x86-64) and xmm0-15 (32 words), or the callee-saved registers captured at
+ * a call (7 words with the return address). */
+#define THREAD_MAX_REGS 64
 
 /* Per-thread runtime state: Go's M and P in one. Allocated at attach, freed
  * at detach; the registry links every attached thread. */

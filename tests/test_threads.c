@@ -346,12 +346,14 @@ static void *regspin_main(void *arg)
                      "movabsq $0x5eed0000c0de0013, %%r13\n\t"
                      "movabsq $0x5eed0000c0de0014, %%r14\n\t"
                      "movabsq $0x5eed0000c0de0015, %%r15\n\t"
+                     "movabsq $0x5eed0000c0de0099, %%rax\n\t"
+                     "movq %%rax, %%xmm9\n\t"
                      "1: pause\n\t"
                      "cmpl $0, (%0)\n\t"
                      "je 1b\n\t"
                      :
                      : "r"(&rs->quit)
-                     : "r12", "r13", "r14", "r15", "memory");
+                     : "r12", "r13", "r14", "r15", "rax", "xmm9", "memory");
 #endif
     if (rs->altstack) {
         stack_t ss = {.ss_flags = SS_DISABLE};
@@ -395,6 +397,7 @@ TC_TEST(saved_registers_hold_callee_saved_values)
         CHECK(has_word(regs, n, MAGIC13));
         CHECK(has_word(regs, n, MAGIC14));
         CHECK(has_word(regs, n, MAGIC15));
+        CHECK(has_word(regs, n, 0x5eed0000c0de0099ull)); /* xmm9 */
         uintptr_t lo, hi;
         thread_stack_range(rs.self, &lo, &hi);
         CHECK(rs.self->stack_lo <= lo && lo < hi);
