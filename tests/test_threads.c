@@ -216,7 +216,8 @@ TC_TEST(stop_world_with_thread_blocked_in_read)
     while ((with_plain && !atomic_load(&plain.about_to_read)) ||
            !atomic_load(&wrapped.about_to_read))
         sleep_us(100);
-    sleep_us(20000); /* both are in read() now */
+    while ((atomic_load(&wrapped.self->state) & THREAD_MODE) != THREAD_BLOCKING) sleep_us(100);
+    sleep_us(20000); /* both are in read() now, most likely */
     uint64_t sig_plain = with_plain ? plain.self->nsignals : 0,
              sig_wrapped = wrapped.self->nsignals;
 
@@ -274,8 +275,10 @@ static void *critical_main(void *arg)
     (void)arg;
     tc_lock(&cs_lock);
     atomic_store(&cs_entered, 1);
+    /* Hold it until a stop has been requested, then ~20 ms more. */
+    while (!atomic_load_explicit(&threads_stop_pending, memory_order_relaxed)) spin_body();
     double t0 = tc_test_now();
-    while (tc_test_now() - t0 < 0.020) spin_body(); /* hold it ~20 ms */
+    while (tc_test_now() - t0 < 0.020) spin_body();
     atomic_store(&cs_leave_time, tc_test_now());
     tc_unlock(&cs_lock); /* the deferred stop parks the thread in here */
     atomic_store(&cs_after, 1);
@@ -300,7 +303,7 @@ TC_TEST(stop_deferred_while_in_critical_section)
         /* The stop waited for the section to end... */
         CHECK_MSG(t_leave != 0.0 && t_leave <= t_stopped,
                   "stop completed at %.6f before the section ended (%.6f)", t_stopped, t_leave);
-        CHECK(t_stopped - t_req >= 0.005);
+        CHECK(t_stopped - t_req >= 0.015);
         /* ...and the thread parked right after leaving it. */
         sleep_us(10000);
         CHECK_MSG(!atomic_load(&cs_after), "thread ran past tc_unlock during the stop");
@@ -340,7 +343,6 @@ static void *regspin_main(void *arg)
         rs->alt_hi = rs->alt_lo + ss.ss_size;
     }
     rs->frame = (uintptr_t)__builtin_frame_address(0);
-    atomic_store(&rs->ready, 1);
 #if defined(__x86_64__)
     __asm__ volatile("movabsq $0x5eed0000c0de0012, %%r12\n\t"
                      "movabsq $0x5eed0000c0de0013, %%r13\n\t"
@@ -348,11 +350,12 @@ static void *regspin_main(void *arg)
                      "movabsq $0x5eed0000c0de0015, %%r15\n\t"
                      "movabsq $0x5eed0000c0de0099, %%rax\n\t"
                      "movq %%rax, %%xmm9\n\t"
+                     "movl $1, (%1)\n\t" /* ready, with the magic loaded */
                      "1: pause\n\t"
                      "cmpl $0, (%0)\n\t"
                      "je 1b\n\t"
                      :
-                     : "r"(&rs->quit)
+                     : "r"(&rs->quit), "r"(&rs->ready)
                      : "r12", "r13", "r14", "r15", "rax", "xmm9", "memory");
 #endif
     if (rs->altstack) {
@@ -388,7 +391,6 @@ TC_TEST(saved_registers_hold_callee_saved_values)
         pthread_t th;
         CHECK_EQ(tc_pthread_create(&th, NULL, regspin_main, &rs), 0);
         while (!atomic_load(&rs.ready)) sched_yield();
-        sleep_us(10000); /* inside the loop with the magic loaded */
         threads_stop_world("regs");
         size_t n;
         const uintptr_t *regs = thread_saved_regs(rs.self, &n);
