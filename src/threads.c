@@ -76,6 +76,9 @@
  * A thread never parks inside a critical section, so a parked thread holds no
  * runtime lock; a stopper must hold none either (checked).
  *
+ * fork: an atfork child handler leaves the forking thread alone in the
+ * registry (the others do not exist in the child) and resets the locks.
+ *
  * Locks (runtime.h's order): registry_lock is taken before every other
  * runtime lock and held by a stopper from threads_stop_world to
  * threads_start_world. It is a plain pthread mutex, not a tc_mutex: an

@@ -626,6 +626,34 @@ TC_TEST(stack_bounds_contain_the_attached_threads_frames)
     CHECK_EQ(self->tid, gettid());
 }
 
+/* After fork only the forking thread exists: the child's registry holds it
+ * alone, and the child can stop its (one-thread) world. */
+TC_TEST(fork_child_keeps_only_the_forking_thread)
+{
+    setup();
+    pthread_t sp;
+    atomic_store(&spin_quit, 0);
+    spinners[0].counter = 0;
+    CHECK_EQ(tc_pthread_create(&sp, NULL, spin_main, &spinners[0]), 0);
+    wait_advance(&spinners[0], 0);
+    int parent_count = threads_count();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int ok = threads_count() == 1 && thread_self() != NULL && thread_self()->tid == gettid();
+        threads_stop_world("child");
+        threads_start_world();
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ(threads_count(), parent_count);
+    atomic_store(&spin_quit, 1);
+    CHECK_EQ(pthread_join(sp, NULL), 0);
+}
+
 /* ---- misuse ------------------------------------------------------------------ */
 
 TC_TEST(detach_when_not_attached_is_fatal)
