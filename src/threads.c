@@ -593,7 +593,11 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
         nthreads++;
     }
 
-    /* Let threads that are about to reach a safepoint park on their own. */
+    /* Let threads that are about to reach a safepoint park on their own.
+     * Spin, do not yield: a yield hands the CPU to whichever thread shares
+     * it, and one that never reaches a safepoint keeps it for a whole time
+     * slice (measured: 4 ms median stops with 4 spinners on 2 CPUs). A
+     * cooperative thread that is not running gets the signal instead. */
     while (count_running(self, NULL) > 0 && now_ns() - t0 < STOP_SPIN_NS) __builtin_ia32_pause();
 
     uint64_t nsig = 0;
