@@ -400,6 +400,11 @@ static TC_NOINLINE void registry_lock_acquire(tc_thread *self)
         pthread_mutex_lock(&registry_lock);
         return;
     }
+    /* Waiting counted as stopped while holding a runtime lock would let a
+     * stopper's collector block on that lock. */
+    if (tc_critical_depth != 0)
+        tc_throw("threads: registry lock wanted inside a runtime critical section (depth %d)",
+                 (int)tc_critical_depth);
     critical_enter();
     capture_here(self);
     publish_stopped(self, THREAD_BLOCKING);

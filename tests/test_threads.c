@@ -694,6 +694,13 @@ TC_TEST(blocking_misuse_is_fatal)
             threads_stop_world("locked");
         },
         "inside a runtime critical section");
+    TC_EXPECT_DEATH(
+        {
+            struct counted c = {0};
+            tc_lock(&cs_lock);
+            threads_for_each(count_one, &c);
+        },
+        "registry lock wanted inside a runtime critical section");
 }
 
 TC_TEST_MAIN()
