@@ -110,8 +110,8 @@ __thread volatile int tc_critical_depth TLS_IE;
 __thread volatile int tc_stop_deferred TLS_IE;
 
 static __thread tc_thread *tls_self TLS_IE;
-static __thread const char *tls_stop_reason
-    TLS_IE; /* non-NULL: this thread has the world stopped */
+/* Non-NULL while this thread has the world stopped: the reason it gave. */
+static __thread const char *tls_stop_reason TLS_IE;
 
 #define STOP_SPIN_NS (20 * 1000)          /* cooperative parking window before signals */
 #define STOP_WARN_NS (1000 * 1000 * 1000) /* report a thread that does not stop */
