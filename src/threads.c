@@ -87,7 +87,6 @@
  * a thread queueing for the registry. start_lock (a tc_mutex, leaf apart from
  * the allocators' own locks) guards start_pool.
  */
-#define _GNU_SOURCE 1 /* gettid, pthread_getattr_np, REG_RSP */
 #include "threads.h"
 
 #include <errno.h>
@@ -113,9 +112,9 @@ static __thread tc_thread *tls_self TLS_IE;
 /* Non-NULL while this thread has the world stopped: the reason it gave. */
 static __thread const char *tls_stop_reason TLS_IE;
 
-#define STOP_SPIN_NS (20 * 1000)          /* cooperative parking window before signals */
-#define STOP_WARN_NS (1000 * 1000 * 1000) /* report a thread that does not stop */
-#define RED_ZONE     128                  /* x86-64 SysV */
+#define STOP_SPIN_NS ((uint64_t)20 * 1000)          /* cooperative parking window before signals */
+#define STOP_WARN_NS ((uint64_t)1000 * 1000 * 1000) /* report a thread that does not stop */
+#define RED_ZONE     128                            /* x86-64 SysV */
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static tc_thread *registry;     /* under registry_lock */
@@ -622,7 +621,7 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
             warned = true;
         }
         atomic_store_explicit(&stopper_asleep, 1, memory_order_seq_cst);
-        struct timespec to = {0, 10 * 1000 * 1000};
+        struct timespec to = {0, 10L * 1000 * 1000};
         futex_wait(&parked_seq, seq, &to);
         atomic_store_explicit(&stopper_asleep, 0, memory_order_relaxed);
     }
