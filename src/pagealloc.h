@@ -41,8 +41,10 @@ uintptr_t pagealloc_alloc(pagealloc *pa, size_t npages, size_t *scav);
 void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages);
 
 /* Return up to nbytes of free, unscavenged pages to the OS (sys_unused), the
- * highest addresses first, marking them scavenged. Returns the bytes
- * released (whole OS pages). */
+ * highest addresses first, marking them scavenged. nbytes is rounded up to
+ * whole 8 KiB pages (SIZE_MAX: every such page). Returns the bytes released;
+ * less than asked only when no more free, unscavenged pages exist. The
+ * madvise runs inside the call, i.e. under the caller's lock. */
 size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes);
 
 /* Counters: pages in all grown ranges, pages allocated, free pages that are
