@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "mheap.h" /* heap (mheap.c) */
 #include "pacer.h"
 
 tc_config init_config;
@@ -82,5 +83,6 @@ void tc_init(const tc_config *cfg)
     debug_parse(getenv("TC_DEBUG"));
     debug_parse(init_config.debug);
     pacer_init(init_config.gc_percent, init_config.memory_limit);
+    mheap_init(); /* heap (mheap.c) */
     atomic_store_explicit(&init_state, 2, memory_order_release);
 }

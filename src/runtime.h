@@ -16,6 +16,14 @@
  *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
  *   2. gcwork.c list_lock (leaf)
  *   Later subsystems insert themselves above this leaf.
+ *
+ *   ---- heap (mheap.c, mcentral.c): begin ----
+ *   mcentral.lock (one per span class): leaf; nothing is taken while it is
+ *       held, and it is never taken while the heap lock is held.
+ *   mheap_.lock: may take, inside it, the gcbits lock and (through
+ *       fixalloc / persistent_alloc) persistent's orphan_lock.
+ *   gcbits lock (mheap.c): leaf below mheap_.lock.
+ *   ---- heap: end ----
  */
 #ifndef TC_RUNTIME_H
 #define TC_RUNTIME_H
