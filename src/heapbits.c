@@ -45,12 +45,12 @@ static inline uint64_t *span_bitmap(const mspan *s)
 
 void heapbits_init_span(mspan *s)
 {
-    /* Fresh spans have a zero bitmap already; reused ones get it cleared so
-     * that stale bits never show up in a debugger or a checker. */
-    if (s->needzero) {
-        size_t bytes = s->npages * TC_PAGE_SIZE / TC_PTR_SIZE / 8;
-        memset(span_bitmap(s), 0, bytes);
-    }
+    /* Cleared even when the span is fresh: the first allocation's
+     * read-modify-write of a bitmap word would otherwise map the kernel's
+     * zero page on the read and fault again on the write. One write fault
+     * here instead of two later, and stale bits never show in a checker. */
+    size_t bytes = s->npages * TC_PAGE_SIZE / TC_PTR_SIZE / 8;
+    memset(span_bitmap(s), 0, bytes);
 }
 
 /* The mask of one element's pointer words (at most 64 words here). */

@@ -64,6 +64,9 @@ static mspan *mcentral_grow(mcentral *c)
 {
     unsigned sc = spanclass_sizeclass(c->spanclass);
     mspan *s = mheap_alloc_span(sizeclass_to_npages[sc], c->spanclass, 0);
+    /* Outside the heap lock: clearing may fault pages in. Until it is done
+     * the span has no allocated slot, so nobody reads its bitmap. */
+    if (s != NULL && mspan_heapbits_inspan(s)) heapbits_init_span(s);
     return s;
 }
 

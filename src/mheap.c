@@ -363,7 +363,6 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
     atomic_store_explicit(&s->sweepgen,
                           atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
-    if (mspan_heapbits_inspan(s)) heapbits_init_span(s);
 }
 
 mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size)

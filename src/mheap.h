@@ -358,7 +358,7 @@ void mcache_pending_counts(const mcache *c, uint64_t *nmalloc, uint64_t *tiny);
 
 /* ---- heap bits (heapbits.c) ---------------------------------------------------- */
 
-/* Prepare a fresh span's layout metadata (the in-span bitmap's place). */
+/* Clear a new scan span's in-span bitmap (mcentral_grow, outside the heap lock). */
 void heapbits_init_span(mspan *s);
 /* Record the layout of an object of n elements of t at slot base x (before
  * the pointer is published). Returns the user address (x, or x + header). */

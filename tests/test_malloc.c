@@ -290,6 +290,30 @@ TC_TEST(noscan_objects_have_no_pointers_and_conservative_ones_all_words)
     CHECK(spanclass_kind(mheap_span_of_heap((uintptr_t)p)->spanclass) == SPAN_NOSCAN);
 }
 
+/* The example of README.md and docs/heap.md, as written there. */
+struct node {
+    struct node *left, *right;
+    long key;
+};
+
+TC_TEST(documented_example_behaves_as_documented)
+{
+    init_once();
+    tc_type *node_t = TC_TYPE(struct node, left, right);
+    CHECK(node_t != NULL);
+    struct node *n = tc_new(node_t);
+    struct node *v = tc_new_array(node_t, 100);
+    char *text = tc_alloc_noscan(4096);
+    void **words = tc_alloc_conservative(64);
+    CHECK(n != NULL && v != NULL && text != NULL && words != NULL);
+    CHECK(n->left == NULL && n->right == NULL && n->key == 0);
+    CHECK(tc_object_base(&v[42].key) == v);
+    CHECK(tc_object_size(v) >= 100 * sizeof(struct node));
+    uintptr_t got[256];
+    CHECK_EQ(walk(v, got, 256), 200);
+    CHECK_EQ(got[85], (uintptr_t)&v[42].right);
+}
+
 /* ---- arrays and misuse ------------------------------------------------------------------- */
 
 TC_TEST(new_array_overflow_returns_null_with_enomem)
