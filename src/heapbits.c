@@ -96,6 +96,14 @@ uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n)
     return x;
 }
 
+const tc_type *heapbits_object_type(mspan *s, uintptr_t x)
+{
+    if (spanclass_kind(s->spanclass) != SPAN_SCAN) return NULL;
+    if (mspan_is_large(s)) return atomic_load_explicit(&s->large_type, memory_order_acquire);
+    if (s->elemsize > HEAPBITS_INSPAN_MAX) return (const tc_type *)((const uintptr_t *)x)[0];
+    return NULL;
+}
+
 /* ---- the iterator -------------------------------------------------------------- */
 
 enum { IT_NONE, IT_SPANBITS, IT_CONSERVATIVE, IT_TYPED };

@@ -364,6 +364,12 @@ void heapbits_init_span(mspan *s);
  * the pointer is published). Returns the user address (x, or x + header). */
 uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n);
 
+/* The type recorded for the allocated object at slot x of s: the header's
+ * type (scan objects above 512 bytes) or large_type (large scan objects).
+ * NULL where only the pointer bits are recorded (scan objects of at most 512
+ * bytes) and for noscan and conservative objects, which have no type. */
+const tc_type *heapbits_object_type(mspan *s, uintptr_t x);
+
 /* Pointer slots of one object, as the collector walks them. */
 typedef struct heapbits_iter {
     int mode;

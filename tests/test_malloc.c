@@ -260,6 +260,18 @@ TC_TEST(layout_recorded_matches_type_for_objects_and_arrays)
         if (ns[i] <= 100) check_layout(tbig, ns[i], obig, 5);
         if (ns[i] <= 100) check_layout(thuge, ns[i], ohuge, 70);
     }
+    /* the type itself is kept where there is a header or a span of its own */
+    mspan *s;
+    void *o = tc_new(tbig);
+    uintptr_t x = mheap_find_object((uintptr_t)o, &s, NULL);
+    CHECK(heapbits_object_type(s, x) == tbig);
+    o = tc_new_array(t3, 5000);
+    x = mheap_find_object((uintptr_t)o + 777, &s, NULL);
+    CHECK(x == (uintptr_t)o && heapbits_object_type(s, x) == t3);
+    o = tc_new(t3);
+    x = mheap_find_object((uintptr_t)o, &s, NULL);
+    CHECK(heapbits_object_type(s, x) == NULL);
+
     /* neighbours keep their own bits */
     unsigned char *a = tc_new(t3), *b = tc_new(t1), *c = tc_new(t3);
     uintptr_t got[8];
