@@ -33,15 +33,8 @@
  * is one writer).
  */
 #include "mheap.h"
-#include "types.h"
 
 #include <string.h>
-
-static inline uint64_t *span_bitmap(const mspan *s)
-{
-    size_t bytes = s->npages * TC_PAGE_SIZE;
-    return (uint64_t *)(s->startaddr + bytes - bytes / TC_PTR_SIZE / 8);
-}
 
 void heapbits_init_span(mspan *s)
 {
@@ -50,29 +43,7 @@ void heapbits_init_span(mspan *s)
      * zero page on the read and fault again on the write. One write fault
      * here instead of two later, and stale bits never show in a checker. */
     size_t bytes = s->npages * TC_PAGE_SIZE / TC_PTR_SIZE / 8;
-    memset(span_bitmap(s), 0, bytes);
-}
-
-/* The mask of one element's pointer words (at most 64 words here). */
-static inline uint64_t elem_mask64(const tc_type *t)
-{
-    size_t pw = t->ptrdata / TC_PTR_SIZE;
-    uint64_t m = t->mask[0];
-    return pw >= 64 ? m : m & (((uint64_t)1 << pw) - 1);
-}
-
-static inline void bitmap_write(uint64_t *bm, size_t w, size_t nwords, uint64_t bits)
-{
-    uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
-    size_t i = w / 64, shift = w % 64;
-    uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
-    v = (v & ~(objmask << shift)) | (bits << shift);
-    __atomic_store_n(&bm[i], v, __ATOMIC_RELAXED);
-    if (shift + nwords > 64) {
-        uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
-        hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
-        __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
-    }
+    memset(heapbits_span_bitmap(s), 0, bytes);
 }
 
 uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n)
@@ -88,11 +59,7 @@ uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n)
         h[1] = (uintptr_t)(n * t->size);
         return x + MALLOC_HEADER_SIZE;
     }
-    size_t nwords = s->elemsize / TC_PTR_SIZE;
-    uint64_t em = elem_mask64(t), bits = em;
-    size_t ew = t->size / TC_PTR_SIZE;
-    for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
-    bitmap_write(span_bitmap(s), (x - s->startaddr) / TC_PTR_SIZE, nwords, bits);
+    heapbits_set_small(s, x, t, n);
     return x;
 }
 
@@ -124,7 +91,7 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x)
         return;
     }
     if (mspan_heapbits_inspan(s)) {
-        uint64_t *bm = span_bitmap(s);
+        uint64_t *bm = heapbits_span_bitmap(s);
         size_t w = (x - s->startaddr) / TC_PTR_SIZE, nwords = s->elemsize / TC_PTR_SIZE;
         size_t i = w / 64, shift = w % 64;
         uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;

@@ -92,8 +92,13 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
     return s->startaddr + (uintptr_t)i * s->elemsize;
 }
 
-/* A slot of class spc, zeroed, its layout recorded, published. 0 on OOM. */
-TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, const tc_type *t, size_t n)
+/* How malloc_small records an object's layout (a constant at each call). */
+enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
+
+/* A slot of the size class for size, zeroed, its layout recorded,
+ * published. Returns the user address (after the header, if any), 0 on OOM. */
+TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layout,
+                                 const tc_type *t, size_t n)
 {
     spanclass spc = make_spanclass(size_to_sizeclass(size), kind);
     mspan *s = c->alloc[spc];
@@ -103,14 +108,18 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, const tc
         if (x == 0) return 0;
     }
     if (s->needzero) memset((void *)x, 0, s->elemsize);
-    if (kind == SPAN_SCAN) x = heapbits_set_type(s, x, t, n);
+    if (layout == LAYOUT_BITS) {
+        heapbits_set_small(s, x, t, n);
+    } else if (layout == LAYOUT_HEADER) {
+        x = heapbits_set_type(s, x, t, n); /* writes the header, returns x + 16 */
+    }
     atomic_store_explicit(&s->freeindex_for_scan, s->freeindex, memory_order_release);
     return x;
 }
 
 static TC_NOINLINE uintptr_t tiny_alloc_slow(mcache *c, size_t size)
 {
-    uintptr_t x = malloc_small(c, TC_TINY_SIZE, SPAN_NOSCAN, NULL, 0);
+    uintptr_t x = malloc_small(c, TC_TINY_SIZE, SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
     if (x == 0) return 0;
     /* Keep the new block if it has more room left than the old one. */
     if (size < c->tiny_offset || c->tiny == 0) {
@@ -181,7 +190,7 @@ void *tc_alloc_noscan(size_t size)
     if (size < TC_TINY_SIZE)
         x = tiny_alloc(c, size + (size == 0));
     else
-        x = malloc_small(c, round16(size), SPAN_NOSCAN, NULL, 0);
+        x = malloc_small(c, round16(size), SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
     critical_leave();
     return tc_likely(x != 0) ? (void *)x : oom();
 }
@@ -192,7 +201,8 @@ void *tc_alloc_conservative(size_t size)
         return malloc_large(size, SPAN_CONSERVATIVE, NULL, 0);
     critical_enter();
     mcache *c = get_cache();
-    uintptr_t x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_CONSERVATIVE, NULL, 0);
+    uintptr_t x =
+        malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_CONSERVATIVE, LAYOUT_NONE, NULL, 0);
     critical_leave();
     return tc_likely(x != 0) ? (void *)x : oom();
 }
@@ -213,9 +223,9 @@ static void *new_scan(const tc_type *t, size_t n, size_t size)
     mcache *c = get_cache();
     uintptr_t x;
     if (size <= HEAPBITS_INSPAN_MAX)
-        x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_SCAN, t, n);
+        x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_SCAN, LAYOUT_BITS, t, n);
     else
-        x = malloc_small(c, round16(size + MALLOC_HEADER_SIZE), SPAN_SCAN, t, n);
+        x = malloc_small(c, round16(size + MALLOC_HEADER_SIZE), SPAN_SCAN, LAYOUT_HEADER, t, n);
     critical_leave();
     return tc_likely(x != 0) ? (void *)x : oom();
 }

@@ -13,6 +13,7 @@
 
 #include "runtime.h"
 #include "sizeclasses.h"
+#include "types.h"
 
 struct pagealloc;
 
@@ -360,6 +361,38 @@ void mcache_pending_counts(const mcache *c, uint64_t *nmalloc, uint64_t *tiny);
 
 /* Clear a new scan span's in-span bitmap (mcentral_grow, outside the heap lock). */
 void heapbits_init_span(mspan *s);
+/* The in-span pointer bitmap: one bit per word of the span, at its end. */
+static inline uint64_t *heapbits_span_bitmap(const mspan *s)
+{
+    size_t bytes = s->npages * TC_PAGE_SIZE;
+    return (uint64_t *)(s->startaddr + bytes - bytes / TC_PTR_SIZE / 8);
+}
+
+/* Write the bits of the object in slot x of an in-span-bitmap span: n
+ * elements of t (n * t->size <= elemsize <= 512), zero bits for the slack.
+ * Only the span's owner writes; concurrent readers load the words, so they
+ * are loaded and stored (never read-modify-written) as relaxed atomics. */
+static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, size_t n)
+{
+    size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
+    uint64_t em = t->mask[0];
+    if (pw < 64) em &= ((uint64_t)1 << pw) - 1;
+    uint64_t bits = em;
+    size_t ew = t->size / TC_PTR_SIZE;
+    for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
+    size_t nwords = s->elemsize / TC_PTR_SIZE;
+    uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
+    uint64_t *bm = heapbits_span_bitmap(s);
+    size_t w = (x - s->startaddr) / TC_PTR_SIZE, i = w / 64, shift = w % 64;
+    uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
+    if (tc_unlikely(shift + nwords > 64)) {
+        uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
+        hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
+        __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
+    }
+}
+
 /* Record the layout of an object of n elements of t at slot base x (before
  * the pointer is published). Returns the user address (x, or x + header). */
 uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n);
