@@ -103,8 +103,7 @@ mspan *mcentral_cache_span(mcentral *c)
 
 void mcentral_uncache_span(mcentral *c, mspan *s)
 {
-    if (tc_unlikely(s->alloc_count == 0 && s->freeindex == 0 && s->nelems == 0))
-        tc_throw("mcentral_uncache_span: the empty span");
+    if (tc_unlikely(s == &mcache_empty_span)) tc_throw("mcentral_uncache_span: the empty span");
     uint32_t sg = heap_sweepgen();
     uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
     if (tc_unlikely(ssg == sg + 1))

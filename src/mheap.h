@@ -92,7 +92,7 @@ enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1 };
 
 typedef struct mspan mspan;
 struct mspan {
-    mspan *next; /* list links: mcentral lists, mheap free handling */
+    mspan *next; /* links of the mcentral list the span is on */
     mspan *prev;
     struct mspan_list *list; /* the list the span is on, NULL if none */
 
@@ -112,7 +112,7 @@ struct mspan {
      * freeIndexForScan), so a concurrent reader never treats a slot whose
      * metadata is unwritten as allocated. */
     _Atomic uint32_t freeindex_for_scan;
-    uint32_t alloc_count;              /* allocated slots, counting from freeindex's view */
+    uint32_t alloc_count; /* slots below freeindex + those above with their alloc bit set */
     uint32_t alloc_count_before_cache; /* alloc_count when an mcache took it (statistics) */
 
     /* One bit per slot, from gcBits arenas. allocBits: allocated at the last

@@ -386,6 +386,13 @@ TC_TEST(statistics_count_allocations_per_class)
     CHECK(b.sys_by_category[TC_SYSCAT_HEAP] == b.heap_mapped);
     /* the 32 MiB arena index is not charged as a whole */
     CHECK(b.sys_by_category[TC_SYSCAT_GCMETA] < ((uint64_t)8 << 20));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    tc_print_stats(&b, f);
+    fclose(f);
+    CHECK(strstr(text, "heap in use") != NULL && strstr(text, "heap allocated objects") != NULL);
+    free(text);
 }
 
 /* ---- threads -------------------------------------------------------------------------------- */
