@@ -222,6 +222,37 @@ TC_API tc_root *tc_root_register(void *base, size_t size, const tc_type *layout,
 TC_API void tc_root_unregister(tc_root *r);
 
 /* ------------------------------------------------------------------------
+ * The collected heap: allocation (heap: mheap.c, malloc.c). docs/heap.md.
+ * ------------------------------------------------------------------------ */
+
+/* Every allocation comes back zeroed. Objects of 16 bytes and more are
+ * 16-byte aligned (smaller ones to 8 or to their size's alignment); objects
+ * above 32 KiB get their own run of pages. Allocation before tc_init is a
+ * fatal error. When the OS refuses more memory they return NULL with errno
+ * ENOMEM. A size of 0 gets a distinct minimal object. */
+
+/* One object of type t, scanned precisely by its layout. A TC_NOTINHEAP
+ * type, or t == NULL, is a fatal error. */
+TC_API void *tc_new(const tc_type *t);
+/* An array of n objects of type t. NULL with errno ENOMEM when n * size
+ * overflows: never a shorter object. */
+TC_API void *tc_new_array(const tc_type *t, size_t n);
+/* size bytes that hold no heap pointers: never scanned. Below 16 bytes,
+ * such objects are packed together into 16-byte blocks. */
+TC_API void *tc_alloc_noscan(size_t size);
+/* size bytes whose every aligned word may be a heap pointer (for callers
+ * that cannot describe the layout): scanned conservatively. */
+TC_API void *tc_alloc_conservative(size_t size);
+
+/* Debugging: the start of the allocated object containing p (any interior
+ * address), or NULL when p is not inside one (outside the heap, a free
+ * slot, the unused tail of a span, a free span). Packed tiny objects share
+ * their 16-byte block, which is what these report. tc_object_size is the
+ * usable size from that start (at least what was asked for), or 0. */
+TC_API void *tc_object_base(const void *p);
+TC_API size_t tc_object_size(const void *p);
+
+/* ------------------------------------------------------------------------
  * Accounting of memory from the OS
  * ------------------------------------------------------------------------ */
 
@@ -337,11 +368,37 @@ TC_API int64_t tc_set_memory_limit(int64_t bytes);
  * Statistics
  * ------------------------------------------------------------------------ */
 
+/* Entries of tc_stats.by_size: one per size class, entry 0 for large objects. */
+#define TC_STATS_SIZE_CLASSES 68
+
 typedef struct tc_stats {
     /* Bytes obtained from the OS and not returned, by category, and total. */
     uint64_t sys_by_category[TC_SYSCAT_COUNT];
     uint64_t sys_total;
     uint64_t persistent_inuse; /* bytes handed out by tc_persistent_alloc */
+    /* ---- heap (mheap.c, malloc.c): begin ----
+     * Objects are counted when they are allocated; a thread's small-object
+     * counts reach these figures when its cache refills that size class,
+     * when the thread exits, and always for the calling thread. */
+    uint64_t heap_alloc_bytes;   /* cumulative bytes allocated (slot sizes) */
+    uint64_t heap_alloc_objects; /* cumulative objects allocated */
+    uint64_t heap_free_bytes;    /* cumulative bytes freed by the collector */
+    uint64_t heap_free_objects;
+    uint64_t heap_live_bytes; /* allocated - freed */
+    uint64_t heap_live_objects;
+    uint64_t heap_mapped;     /* arena bytes mapped from the OS (in use + idle) */
+    uint64_t heap_inuse;      /* bytes in in-use spans */
+    uint64_t heap_idle;       /* mapped bytes in no span */
+    uint64_t heap_released;   /* idle bytes returned to the OS */
+    uint64_t heap_spans;      /* in-use spans */
+    uint64_t heap_span_meta;  /* bytes of span structs in use */
+    uint64_t heap_other_meta; /* arena metadata, arena index, alloc/mark bits, thread caches */
+    struct {
+        uint32_t size;    /* slot size; 0 for entry 0, the large objects */
+        uint64_t mallocs; /* objects allocated */
+        uint64_t frees;   /* objects freed */
+    } by_size[TC_STATS_SIZE_CLASSES];
+    /* ---- heap: end ---- */
 } tc_stats;
 
 /* A consistent-enough snapshot: each counter is read atomically, the set is not. */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "mheap.h" /* heap (mheap.c) */
 #include "pacer.h"
 #include "threads.h"
 
@@ -87,6 +88,7 @@ void tc_init(const tc_config *cfg)
     debug_parse(getenv("TC_DEBUG"));
     debug_parse(init_config.debug);
     pacer_init(init_config.gc_percent, init_config.memory_limit);
+    mheap_init(); /* heap (mheap.c) */
     /* The stop signal's handler, then the initial thread. */
     threads_init(init_config.stop_signal);
     if (tc_thread_attach() != 0)

@@ -23,6 +23,14 @@
  *   6. gcwork.c list_lock (leaf)
  *   Later subsystems insert themselves between 2 and 5 (the collector runs
  *   with the world stopped, under registry_lock).
+ *
+ *   ---- heap (mheap.c, mcentral.c): begin ----
+ *   mcentral.lock (one per span class): leaf; nothing is taken while it is
+ *       held, and it is never taken while the heap lock is held.
+ *   mheap_.lock: may take, inside it, the gcbits lock and (through
+ *       fixalloc / persistent_alloc) persistent's orphan_lock.
+ *   gcbits lock (mheap.c): leaf below mheap_.lock.
+ *   ---- heap: end ----
  */
 #ifndef TC_RUNTIME_H
 #define TC_RUNTIME_H

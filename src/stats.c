@@ -11,6 +11,8 @@
  */
 #include "stats.h"
 
+#include "mheap.h" /* heap (mheap.c): mheap_read_stats */
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -64,6 +66,7 @@ void tc_read_stats(tc_stats *out)
         out->sys_total += out->sys_by_category[c];
     }
     out->persistent_inuse = atomic_load_explicit(&stats_persistent_inuse, memory_order_relaxed);
+    mheap_read_stats(out); /* heap (mheap.c) */
 }
 
 void tc_print_stats(const tc_stats *st, FILE *out)
@@ -73,4 +76,29 @@ void tc_print_stats(const tc_stats *st, FILE *out)
         fprintf(out, "  %-26s %14" PRIu64 "\n", category_names[c], st->sys_by_category[c]);
     fprintf(out, "  %-26s %14" PRIu64 "\n", "total", st->sys_total);
     fprintf(out, "%-28s %14" PRIu64 "\n", "persistent in use", st->persistent_inuse);
+    /* ---- heap (mheap.c): begin ---- */
+    static const struct {
+        const char *name;
+        size_t off;
+    } heap_rows[] = {
+        {"heap allocated bytes", offsetof(tc_stats, heap_alloc_bytes)},
+        {"heap allocated objects", offsetof(tc_stats, heap_alloc_objects)},
+        {"heap freed bytes", offsetof(tc_stats, heap_free_bytes)},
+        {"heap freed objects", offsetof(tc_stats, heap_free_objects)},
+        {"heap live bytes", offsetof(tc_stats, heap_live_bytes)},
+        {"heap live objects", offsetof(tc_stats, heap_live_objects)},
+        {"heap mapped", offsetof(tc_stats, heap_mapped)},
+        {"heap in use", offsetof(tc_stats, heap_inuse)},
+        {"heap idle", offsetof(tc_stats, heap_idle)},
+        {"heap released", offsetof(tc_stats, heap_released)},
+        {"heap spans", offsetof(tc_stats, heap_spans)},
+        {"heap span metadata", offsetof(tc_stats, heap_span_meta)},
+        {"heap other metadata", offsetof(tc_stats, heap_other_meta)},
+    };
+    for (size_t i = 0; i < sizeof heap_rows / sizeof heap_rows[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)st + heap_rows[i].off, sizeof v);
+        fprintf(out, "%-28s %14" PRIu64 "\n", heap_rows[i].name, v);
+    }
+    /* ---- heap: end ---- */
 }

@@ -103,6 +103,15 @@ void *sys_reserve_aligned(void *hint, size_t n, size_t align)
     return (void *)base;
 }
 
+/* ---- heap (mheap.c): begin ---- */
+void sys_unreserve(void *v, size_t n)
+{
+    check_range("sys_unreserve", v, n);
+    if (munmap(v, n) != 0)
+        tc_throw("sys_unreserve: munmap(%p, %#zx) failed: errno %d", v, n, errno);
+}
+/* ---- heap (mheap.c): end ---- */
+
 void sys_map(void *v, size_t n, tc_sysstat *stat)
 {
     check_range("sys_map", v, n);

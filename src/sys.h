@@ -42,6 +42,12 @@ void sys_fault(void *v, size_t n);
 void sys_hugepage(void *v, size_t n);
 void sys_nohugepage(void *v, size_t n);
 
+/* ---- heap (mheap.c): begin ---- */
+/* Reserved -> None: give back address space that was reserved and never
+ * mapped (a reservation that landed away from its hint). Not accounted. */
+void sys_unreserve(void *v, size_t n);
+/* ---- heap (mheap.c): end ---- */
+
 /* Bytes currently in the Ready state. */
 uint64_t sys_mapped_ready(void);
 

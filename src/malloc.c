@@ -1,0 +1,291 @@
+/*
+ * malloc.c — the allocation API: tc_new, tc_new_array, tc_alloc_noscan,
+ * tc_alloc_conservative, and the heap's part of tc_read_stats.
+ *
+ * Owns no state of its own: it drives the calling thread's mcache (fast
+ * path), its mcentrals and the heap (slow paths), and heapbits.c.
+ *
+ * The paths (Go's mallocgc, split as Go 1.24 splits it):
+ *   - tiny: noscan and < 16 bytes, packed into the cache's current 16-byte
+ *     block at 8/4/2-byte alignment; a miss takes a new block;
+ *   - small: up to 32 KiB, a slot of the size class from the cache's span:
+ *     next_free_fast (count-trailing-zeros on alloc_cache), else
+ *     next_free_slow (next word of alloc bits, else refill from mcentral);
+ *   - large: its own span straight from the heap, put on its mcentral's full
+ *     list so that the sweeper will find it.
+ * Scan objects above 512 bytes take a 16-byte type header (heapbits.c).
+ * Sizes of 17 and more are rounded up to a multiple of 16 before the class
+ * lookup, so every object of 16 bytes or more is 16-byte aligned (the one
+ * class that is not a multiple of 16, 24 bytes, then serves nothing).
+ *
+ * Invariants:
+ *   - every byte handed out is zero: a slot is cleared iff its span has
+ *     needzero set; memory fresh from the OS (needzero 0) is not cleared;
+ *   - publication: the slot is zeroed and its layout recorded, then
+ *     freeindex_for_scan (or, large, freeindex_for_scan and large_type) is
+ *     stored with release, and only then is the pointer returned. A lock-free
+ *     reader that acquires freeindex_for_scan and sees the slot allocated
+ *     also sees its zeroed words and its heap bits.
+ *
+ * Concurrency: the fast path runs inside a runtime critical section (two
+ * thread-local counter updates) so that a stop never finds a thread half-way
+ * through taking a slot; it takes no lock and makes no atomic
+ * read-modify-write. Large objects are zeroed outside the critical section:
+ * until freeindex_for_scan is 1 their span holds no allocated object.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mheap.h"
+#include "pagealloc.h"
+#include "stats.h"
+#include "types.h"
+
+_Static_assert(TC_NUM_SIZE_CLASSES == TC_STATS_SIZE_CLASSES,
+               "tricolor.h's TC_STATS_SIZE_CLASSES must match the size-class table");
+_Static_assert(TC_TINY_SIZE == 16, "the tiny allocator packs 16-byte blocks");
+
+/* Larger requests cannot be satisfied by a 48-bit address space. */
+#define MAX_ALLOC ((size_t)1 << 46)
+
+/* ---- the fast path -------------------------------------------------------------- */
+
+TC_INLINE mcache *get_cache(void)
+{
+    mcache *c = mcache_tls;
+    if (tc_unlikely(c == NULL)) c = mcache_current();
+    return c;
+}
+
+/* A free slot of s from its alloc_cache, or 0 when the cache cannot tell
+ * (empty, or the slot ends a 64-slot word: the slow path reloads). */
+TC_INLINE uintptr_t next_free_fast(mspan *s)
+{
+    uint64_t cache = s->alloc_cache;
+    if (tc_unlikely(cache == 0)) return 0;
+    uint32_t bit = (uint32_t)__builtin_ctzll(cache);
+    uint32_t result = s->freeindex + bit;
+    if (tc_unlikely(result >= s->nelems)) return 0;
+    uint32_t next = result + 1;
+    if (tc_unlikely(next % 64 == 0 && next != s->nelems)) return 0;
+    s->alloc_cache = (cache >> bit) >> 1;
+    s->freeindex = next;
+    s->alloc_count++;
+    return s->startaddr + (uintptr_t)result * s->elemsize;
+}
+
+/* The slow path: the next word of alloc bits, else a refill. 0 on OOM. */
+static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp)
+{
+    mspan *s = c->alloc[spc];
+    uint32_t i = mspan_next_free_index(s);
+    if (i == s->nelems) {
+        s = mcache_refill(c, spc);
+        if (s == NULL) return 0;
+        i = mspan_next_free_index(s);
+        if (tc_unlikely(i == s->nelems))
+            tc_throw("malloc: refilled span %#lx of class %u has no free slot",
+                     (unsigned long)s->startaddr, (unsigned)spc);
+    }
+    s->alloc_count++;
+    *sp = s;
+    return s->startaddr + (uintptr_t)i * s->elemsize;
+}
+
+/* How malloc_small records an object's layout (a constant at each call). */
+enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
+
+/* A slot of the size class for size, zeroed, its layout recorded,
+ * published. Returns the user address (after the header, if any), 0 on OOM. */
+TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layout,
+                                 const tc_type *t, size_t n)
+{
+    spanclass spc = make_spanclass(size_to_sizeclass(size), kind);
+    mspan *s = c->alloc[spc];
+    uintptr_t x = next_free_fast(s);
+    if (tc_unlikely(x == 0)) {
+        x = next_free_slow(c, spc, &s);
+        if (x == 0) return 0;
+    }
+    if (s->needzero) memset((void *)x, 0, s->elemsize);
+    if (layout == LAYOUT_BITS) {
+        heapbits_set_small(s, x, t, n);
+    } else if (layout == LAYOUT_HEADER) {
+        x = heapbits_set_type(s, x, t, n); /* writes the header, returns x + 16 */
+    }
+    atomic_store_explicit(&s->freeindex_for_scan, s->freeindex, memory_order_release);
+    return x;
+}
+
+static TC_NOINLINE uintptr_t tiny_alloc_slow(mcache *c, size_t size)
+{
+    uintptr_t x = malloc_small(c, TC_TINY_SIZE, SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
+    if (x == 0) return 0;
+    /* Keep the new block if it has more room left than the old one. */
+    if (size < c->tiny_offset || c->tiny == 0) {
+        c->tiny = x;
+        c->tiny_offset = size;
+    }
+    return x;
+}
+
+/* Noscan objects under 16 bytes, packed into the cache's 16-byte block. */
+TC_INLINE uintptr_t tiny_alloc(mcache *c, size_t size)
+{
+    uintptr_t off = c->tiny_offset;
+    if ((size & 7) == 0)
+        off = tc_align_up(off, 8);
+    else if ((size & 3) == 0)
+        off = tc_align_up(off, 4);
+    else if ((size & 1) == 0)
+        off = tc_align_up(off, 2);
+    if (off + size <= TC_TINY_SIZE && c->tiny != 0) {
+        c->tiny_offset = off + size;
+        c->tiny_allocs++;
+        return c->tiny + off;
+    }
+    return tiny_alloc_slow(c, size);
+}
+
+static inline size_t round16(size_t size) { return (size + 15) & ~(size_t)15; }
+
+static void *oom(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- large objects ---------------------------------------------------------------- */
+
+void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
+{
+    if (tc_unlikely(size > MAX_ALLOC)) return oom();
+    size_t objsize = round16(size);
+    size_t npages = (objsize + TC_PAGE_SIZE - 1) >> TC_PAGE_SHIFT;
+    spanclass spc = make_spanclass(0, kind);
+    if (tc_unlikely(mcache_tls == NULL)) (void)mcache_current(); /* the before-tc_init check */
+    mspan *s = mheap_alloc_span(npages, spc, size);
+    if (s == NULL) return oom();
+    uintptr_t x = s->startaddr;
+    /* Unpublished: freeindex_for_scan is 0, so the span holds no object yet. */
+    s->freeindex = 1;
+    s->alloc_count = 1;
+    if (s->needzero) memset((void *)x, 0, objsize); /* the tail to a 16-byte multiple too */
+    if (kind == SPAN_SCAN) heapbits_set_type(s, x, t, n);
+    atomic_store_explicit(&s->freeindex_for_scan, 1, memory_order_release);
+    mcentral_add_large(&mheap_.central[spc], s);
+    atomic_fetch_add_explicit(&mheap_.nmalloc[0], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&mheap_.large_bytes, npages * TC_PAGE_SIZE, memory_order_relaxed);
+    return (void *)x;
+}
+
+/* ---- the API --------------------------------------------------------------------------- */
+
+void *tc_alloc_noscan(size_t size)
+{
+    if (tc_unlikely(size > TC_MAX_SMALL_SIZE)) return malloc_large(size, SPAN_NOSCAN, NULL, 0);
+    critical_enter();
+    mcache *c = get_cache();
+    uintptr_t x;
+    if (size < TC_TINY_SIZE)
+        x = tiny_alloc(c, size + (size == 0));
+    else
+        x = malloc_small(c, round16(size), SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
+    critical_leave();
+    return tc_likely(x != 0) ? (void *)x : oom();
+}
+
+void *tc_alloc_conservative(size_t size)
+{
+    if (tc_unlikely(size > TC_MAX_SMALL_SIZE))
+        return malloc_large(size, SPAN_CONSERVATIVE, NULL, 0);
+    critical_enter();
+    mcache *c = get_cache();
+    uintptr_t x =
+        malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_CONSERVATIVE, LAYOUT_NONE, NULL, 0);
+    critical_leave();
+    return tc_likely(x != 0) ? (void *)x : oom();
+}
+
+static _Noreturn TC_NOINLINE void bad_type(const char *fn, const tc_type *t)
+{
+    if (t == NULL) tc_throw("%s: NULL type", fn);
+    tc_throw("%s: type %s (%p) is TC_NOTINHEAP and cannot live in the collected heap", fn,
+             t->name ? t->name : "?", (const void *)t);
+}
+
+/* n elements of t (which has pointers), size = n * t->size bytes. */
+static void *new_scan(const tc_type *t, size_t n, size_t size)
+{
+    if (tc_unlikely(size > TC_MAX_SMALL_SIZE - MALLOC_HEADER_SIZE))
+        return malloc_large(size, SPAN_SCAN, t, n);
+    critical_enter();
+    mcache *c = get_cache();
+    uintptr_t x;
+    if (size <= HEAPBITS_INSPAN_MAX)
+        x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_SCAN, LAYOUT_BITS, t, n);
+    else
+        x = malloc_small(c, round16(size + MALLOC_HEADER_SIZE), SPAN_SCAN, LAYOUT_HEADER, t, n);
+    critical_leave();
+    return tc_likely(x != 0) ? (void *)x : oom();
+}
+
+void *tc_new(const tc_type *t)
+{
+    if (tc_unlikely(t == NULL || (t->flags & TC_NOTINHEAP))) bad_type("tc_new", t);
+    if (t->ptrdata == 0) return tc_alloc_noscan(t->size);
+    return new_scan(t, 1, t->size);
+}
+
+void *tc_new_array(const tc_type *t, size_t n)
+{
+    if (tc_unlikely(t == NULL || (t->flags & TC_NOTINHEAP))) bad_type("tc_new_array", t);
+    if (tc_unlikely(n != 0 && t->size > SIZE_MAX / n)) return oom();
+    size_t size = n * t->size;
+    if (t->ptrdata == 0 || n == 0) return tc_alloc_noscan(size);
+    if (tc_unlikely(n > 1 && t->size % TC_PTR_SIZE != 0))
+        tc_throw("tc_new_array: type %s has pointers but size %zu is not a multiple of %zu: "
+                 "its array elements would hold misaligned pointers",
+                 t->name ? t->name : "?", t->size, TC_PTR_SIZE);
+    return new_scan(t, n, size);
+}
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+void mheap_read_stats(tc_stats *out)
+{
+    uint64_t nmalloc[TC_NUM_SIZE_CLASSES], tiny;
+    for (unsigned i = 0; i < TC_NUM_SIZE_CLASSES; i++)
+        nmalloc[i] = atomic_load_explicit(&mheap_.nmalloc[i], memory_order_relaxed);
+    tiny = atomic_load_explicit(&mheap_.tiny_allocs, memory_order_relaxed);
+    if (mcache_tls != NULL) mcache_pending_counts(mcache_tls, nmalloc, &tiny);
+    uint64_t bytes = atomic_load_explicit(&mheap_.large_bytes, memory_order_relaxed),
+             objects = tiny;
+    for (unsigned i = 0; i < TC_NUM_SIZE_CLASSES; i++) {
+        out->by_size[i].size = i == 0 ? 0 : sizeclass_to_size[i];
+        out->by_size[i].mallocs = nmalloc[i];
+        out->by_size[i].frees = 0;
+        objects += nmalloc[i];
+        if (i != 0) bytes += nmalloc[i] * sizeclass_to_size[i];
+    }
+    out->heap_alloc_bytes = bytes;
+    out->heap_alloc_objects = objects;
+    out->heap_free_bytes = 0; /* nothing is freed until the collector sweeps */
+    out->heap_free_objects = 0;
+    out->heap_live_bytes = bytes - out->heap_free_bytes;
+    out->heap_live_objects = objects - out->heap_free_objects;
+    if (!mheap_.initialised) return;
+    pagealloc_counts pc = {0};
+    tc_lock(&mheap_.lock);
+    pagealloc_counts_read(mheap_.pages, &pc);
+    out->heap_span_meta = mheap_.spanalloc.inuse;
+    uint64_t caches = mheap_.cachealloc.inuse;
+    tc_unlock(&mheap_.lock);
+    out->heap_mapped = atomic_load_explicit(&mheap_.bytes_mapped, memory_order_relaxed);
+    out->heap_inuse = (uint64_t)pc.inuse_pages * TC_PAGE_SIZE;
+    out->heap_idle = out->heap_mapped - out->heap_inuse;
+    out->heap_released = (uint64_t)pc.scavenged_pages * TC_PAGE_SIZE;
+    out->heap_spans = atomic_load_explicit(&mheap_.spans_inuse, memory_order_relaxed);
+    out->heap_other_meta =
+        atomic_load_explicit(&mheap_.meta_bytes, memory_order_relaxed) + gcbits_bytes() + caches;
+}

@@ -1,0 +1,183 @@
+/*
+ * mcentral.c — the central free lists: one mcentral per span class, from
+ * which mcaches take spans with free slots and to which they return them.
+ *
+ * Owns: the spans of its class that no mcache holds, on four intrusive
+ * lists. partial[] holds spans with at least one free slot, full[] spans
+ * with none; each pair is indexed by the heap's sweepgen parity:
+ * [sg/2 % 2] are the swept spans of this cycle, [1 - sg/2 % 2] the spans
+ * still to sweep. When the collector advances sweepgen by 2, the roles swap
+ * without moving a span (Go's partial/full spanSets, same indexing).
+ *
+ * Invariants (mcentral_check):
+ *   - every span on a list is in use, of this class, and on exactly the list
+ *     its `list` field names;
+ *   - swept lists hold spans with sweepgen == sg, unswept lists spans with
+ *     sweepgen == sg - 2; a span cached by an mcache is on no list and has
+ *     sweepgen sg + 3 (or sg + 1 once a new cycle began);
+ *   - partial spans have a free slot, full spans have none (small classes;
+ *     a large span is always full).
+ *
+ * Locking: one tc_mutex per mcentral guards its lists and the list fields of
+ * the spans on them. It is a leaf: nothing else is locked while it is held;
+ * in particular cache_span drops it before asking the heap for a new span.
+ *
+ * Why a mutex and intrusive lists instead of Go's lock-free spanSet: a list
+ * operation is a few pointer writes, done once per span's worth of objects
+ * (at least 8 KiB allocated), so the lock is rarely contended and costs
+ * ~20 ns uncontended; the lists need no memory of their own and let the
+ * sweeper unlink any span in O(1). The cost is a short convoy when many
+ * threads refill the same class at once.
+ *
+ * Sweeping: nothing sweeps yet (sweep.c comes with the collector), so the
+ * heap's sweepgen never advances and the unswept lists stay empty.
+ * cache_span is where the sweeper will plug in: it will pop partial
+ * unswept spans, sweep them and use them before growing the heap.
+ */
+#include "mheap.h"
+
+static inline uint32_t heap_sweepgen(void)
+{
+    return atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed);
+}
+static inline mspan_list *partial_swept(mcentral *c, uint32_t sg)
+{
+    return &c->partial[sg / 2 % 2];
+}
+static inline mspan_list *partial_unswept(mcentral *c, uint32_t sg)
+{
+    return &c->partial[1 - sg / 2 % 2];
+}
+static inline mspan_list *full_swept(mcentral *c, uint32_t sg) { return &c->full[sg / 2 % 2]; }
+static inline mspan_list *full_unswept(mcentral *c, uint32_t sg)
+{
+    return &c->full[1 - sg / 2 % 2];
+}
+
+void mcentral_init(mcentral *c, spanclass spc)
+{
+    *c = (mcentral){.lock = TC_MUTEX_INIT, .spanclass = spc};
+}
+
+/* A fresh span for the class from the heap (Go's mcentral.grow). No lock held. */
+static mspan *mcentral_grow(mcentral *c)
+{
+    unsigned sc = spanclass_sizeclass(c->spanclass);
+    mspan *s = mheap_alloc_span(sizeclass_to_npages[sc], c->spanclass, 0);
+    /* Outside the heap lock: clearing may fault pages in. Until it is done
+     * the span has no allocated slot, so nobody reads its bitmap. */
+    if (s != NULL && mspan_heapbits_inspan(s)) heapbits_init_span(s);
+    return s;
+}
+
+mspan *mcentral_cache_span(mcentral *c)
+{
+    uint32_t sg = heap_sweepgen();
+    tc_lock(&c->lock);
+    mspan_list *ps = partial_swept(c, sg);
+    mspan *s = ps->first;
+    if (s != NULL) {
+        mspan_list_remove(ps, s);
+    } else if (tc_unlikely(partial_unswept(c, sg)->first != NULL ||
+                           full_unswept(c, sg)->first != NULL)) {
+        tc_throw("mcentral_cache_span: class %u has unswept spans but nothing sweeps",
+                 (unsigned)c->spanclass);
+    }
+    tc_unlock(&c->lock);
+    if (s == NULL) {
+        s = mcentral_grow(c);
+        if (s == NULL) return NULL;
+        tc_lock(&c->lock);
+        c->nspans++;
+        tc_unlock(&c->lock);
+    }
+    /* The span is ours now: no lock. sweepgen = sg + 3 says "swept, cached". */
+    atomic_store_explicit(&s->sweepgen, sg + 3, memory_order_relaxed);
+    /* Load the alloc cache for the word holding freeindex, shifted to it. */
+    uint32_t fi = s->freeindex;
+    mspan_refill_alloc_cache(s, fi & ~(uint32_t)63);
+    s->alloc_cache >>= fi % 64;
+    s->alloc_count_before_cache = s->alloc_count;
+    return s;
+}
+
+void mcentral_uncache_span(mcentral *c, mspan *s)
+{
+    if (tc_unlikely(s == &mcache_empty_span)) tc_throw("mcentral_uncache_span: the empty span");
+    uint32_t sg = heap_sweepgen();
+    uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
+    if (tc_unlikely(ssg == sg + 1))
+        tc_throw("mcentral_uncache_span: span %#lx cached before a sweep, but nothing sweeps",
+                 (unsigned long)s->startaddr);
+    if (tc_unlikely(ssg != sg + 3))
+        tc_throw("mcentral_uncache_span: span %#lx has sweepgen %u, heap %u: not cached",
+                 (unsigned long)s->startaddr, ssg, sg);
+    tc_lock(&c->lock);
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_relaxed);
+    if (s->alloc_count < s->nelems)
+        mspan_list_push(partial_swept(c, sg), s);
+    else
+        mspan_list_push(full_swept(c, sg), s);
+    tc_unlock(&c->lock);
+}
+
+void mcentral_add_large(mcentral *c, mspan *s)
+{
+    tc_lock(&c->lock);
+    mspan_list_push(full_swept(c, heap_sweepgen()), s);
+    c->nspans++;
+    tc_unlock(&c->lock);
+}
+
+void mcentral_remove(mcentral *c, mspan *s)
+{
+    tc_lock(&c->lock);
+    mspan_list *l = s->list;
+    if (l != &c->partial[0] && l != &c->partial[1] && l != &c->full[0] && l != &c->full[1])
+        tc_throw("mcentral_remove: span %#lx is not on a list of class %u (list %p)",
+                 (unsigned long)s->startaddr, (unsigned)c->spanclass, (void *)l);
+    mspan_list_remove(l, s);
+    tc_unlock(&c->lock);
+}
+
+/* ---- checker ------------------------------------------------------------------- */
+
+static void check_list(mcentral *c, mspan_list *l, const char *what, uint32_t want_sg, bool full)
+{
+    size_t n = 0;
+    mspan *prev = NULL;
+    for (mspan *s = l->first; s != NULL; prev = s, s = s->next) {
+        n++;
+        if (s->list != l || s->prev != prev)
+            tc_throw("mcentral_check: class %u %s: span %#lx has list %p prev %p, expected %p %p",
+                     (unsigned)c->spanclass, what, (unsigned long)s->startaddr, (void *)s->list,
+                     (void *)s->prev, (void *)l, (void *)prev);
+        if (s->spanclass != c->spanclass)
+            tc_throw("mcentral_check: class %u %s: span %#lx has class %u", (unsigned)c->spanclass,
+                     what, (unsigned long)s->startaddr, (unsigned)s->spanclass);
+        uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
+        if (ssg != want_sg)
+            tc_throw("mcentral_check: class %u %s: span %#lx sweepgen %u, expected %u",
+                     (unsigned)c->spanclass, what, (unsigned long)s->startaddr, ssg, want_sg);
+        if (want_sg == heap_sweepgen() && full != (s->alloc_count == s->nelems))
+            tc_throw("mcentral_check: class %u %s: span %#lx has %u of %u slots allocated",
+                     (unsigned)c->spanclass, what, (unsigned long)s->startaddr, s->alloc_count,
+                     s->nelems);
+        mspan_check(s);
+    }
+    if (prev != l->last || n != l->n)
+        tc_throw(
+            "mcentral_check: class %u %s: %zu spans walked, list says %zu (last %p, walked to %p)",
+            (unsigned)c->spanclass, what, n, l->n, (void *)l->last, (void *)prev);
+}
+
+void mcentral_check(mcentral *c)
+{
+    uint32_t sg = heap_sweepgen();
+    tc_lock(&c->lock);
+    check_list(c, partial_swept(c, sg), "partial swept", sg, false);
+    check_list(c, full_swept(c, sg), "full swept", sg, true);
+    check_list(c, partial_unswept(c, sg), "partial unswept", sg - 2, false);
+    check_list(c, full_unswept(c, sg), "full unswept", sg - 2, true);
+    tc_unlock(&c->lock);
+}

@@ -1,0 +1,599 @@
+/*
+ * mheap.c — the page heap: arenas, the arena index, span allocation and
+ * freeing, and the gcBits arenas that hold spans' alloc and mark bits.
+ *
+ * Owns:
+ *   - the heap's address space: 64 MiB arenas, reserved on demand at
+ *     addresses that grow contiguously from Go's hint 0x00c0 << 32 (then
+ *     0x01c0 << 32, ... when a hint is taken), mapped 4 MiB at a time
+ *     (Reserved -> Prepared) as the page allocator grows into them;
+ *   - the arena index: 2^22 pointers (32 MiB of virtual memory from sys,
+ *     demand-paged by the kernel), one per possible arena of the 48-bit
+ *     space, each NULL or the arena's heap_arena metadata (sys memory);
+ *   - mspan structs (mheap_.spanalloc) and mcache structs (cachealloc);
+ *   - the gcBits chunks and their epochs.
+ *
+ * Invariants:
+ *   - an index entry goes from NULL to its heap_arena once, with release
+ *     order, and never changes again: readers need no lock;
+ *   - every page of an in-use span maps to it in its arena's spans[]; pages
+ *     of free runs map to NULL; page_inuse has the bit of each in-use span's
+ *     first page;
+ *   - a span is published by storing state = MSPAN_INUSE with release after
+ *     every other field is set; it is unpublished (MSPAN_DEAD) before its
+ *     pages are freed;
+ *   - zeroed_base of an arena only grows; pages at or above it are zero from
+ *     the OS. Span allocation is address-ordered first fit, so a span that
+ *     starts at or above zeroed_base never needs clearing;
+ *   - bytes_mapped == the bytes of stat_heap == sum of pages the page
+ *     allocator has been grown by.
+ *
+ * Locking: mheap_.lock guards the page allocator, the arena list and hints,
+ * spanalloc, cachealloc, all_mcaches and the heap_arena fields other than
+ * their lock-free reads. Inside it the gcbits lock may be taken (and,
+ * through fixalloc and persistent_alloc, persistent's locks). No mcentral
+ * lock is ever held while taking the heap lock. See runtime.h's lock order.
+ */
+#include "mheap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "pagealloc.h"
+#include "persistent.h"
+#include "stats.h"
+#include "sys.h"
+
+mheap mheap_ = {.lock = TC_MUTEX_INIT};
+
+/* Arena metadata and the index pages actually touched. */
+static tc_sysstat stat_arena_meta = TC_SYSSTAT_INIT("heap arena metadata", TC_SYSCAT_GCMETA);
+
+/* ---- span lists ------------------------------------------------------------ */
+
+void mspan_list_push(mspan_list *l, mspan *s)
+{
+    if (tc_unlikely(s->list != NULL))
+        tc_throw("mspan_list_push: span %p (%#lx) is already on list %p", (void *)s,
+                 (unsigned long)s->startaddr, (void *)s->list);
+    s->next = NULL;
+    s->prev = l->last;
+    if (l->last)
+        l->last->next = s;
+    else
+        l->first = s;
+    l->last = s;
+    s->list = l;
+    l->n++;
+}
+
+void mspan_list_remove(mspan_list *l, mspan *s)
+{
+    if (tc_unlikely(s->list != l))
+        tc_throw("mspan_list_remove: span %p (%#lx) is on list %p, not %p", (void *)s,
+                 (unsigned long)s->startaddr, (void *)s->list, (void *)l);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        l->first = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        l->last = s->prev;
+    s->next = s->prev = NULL;
+    s->list = NULL;
+    l->n--;
+}
+
+/* ---- gcBits arenas ---------------------------------------------------------- */
+
+#define GCBITS_CHUNK ((size_t)64 << 10)
+
+typedef struct gcbits_chunk {
+    struct gcbits_chunk *next;
+    size_t used; /* bytes of bits handed out */
+    uint64_t bits[(GCBITS_CHUNK - 2 * sizeof(void *)) / 8];
+} gcbits_chunk;
+
+static struct {
+    tc_mutex lock;
+    gcbits_chunk *free, *next, *current, *previous;
+    _Atomic uint64_t bytes;
+} gcbits = {.lock = TC_MUTEX_INIT};
+
+uint8_t *gcbits_alloc(uint32_t nelems)
+{
+    size_t bytes = ((size_t)nelems + 63) / 64 * 8;
+    if (bytes > sizeof gcbits.next->bits)
+        tc_throw("gcbits_alloc: %u bits do not fit a chunk", (unsigned)nelems);
+    tc_lock(&gcbits.lock);
+    gcbits_chunk *c = gcbits.next;
+    if (c == NULL || c->used + bytes > sizeof c->bits) {
+        if (gcbits.free != NULL) {
+            c = gcbits.free;
+            gcbits.free = c->next;
+            memset(c, 0, sizeof *c); /* reused: bits must start clear */
+        } else {
+            c = sys_alloc(GCBITS_CHUNK, &stat_gcmeta);
+            if (c == NULL)
+                tc_throw("gcbits_alloc: out of memory for a %zu-byte chunk", GCBITS_CHUNK);
+            atomic_fetch_add_explicit(&gcbits.bytes, GCBITS_CHUNK, memory_order_relaxed);
+        }
+        c->next = gcbits.next;
+        gcbits.next = c;
+    }
+    uint8_t *p = (uint8_t *)c->bits + c->used;
+    c->used += bytes;
+    tc_unlock(&gcbits.lock);
+    return p;
+}
+
+void gcbits_next_epoch(void)
+{
+    tc_lock(&gcbits.lock);
+    gcbits_chunk *prev = gcbits.previous;
+    while (prev != NULL) {
+        gcbits_chunk *n = prev->next;
+        prev->next = gcbits.free;
+        gcbits.free = prev;
+        prev = n;
+    }
+    gcbits.previous = gcbits.current;
+    gcbits.current = gcbits.next;
+    gcbits.next = NULL;
+    tc_unlock(&gcbits.lock);
+}
+
+uint64_t gcbits_bytes(void) { return atomic_load_explicit(&gcbits.bytes, memory_order_relaxed); }
+
+/* ---- the arena index --------------------------------------------------------- */
+
+#define ARENA_INDEX_BYTES (ARENA_INDEX_LEN * sizeof(heap_arena *))
+
+/* The index is mapped read-write in one piece so that a lookup of any
+ * address can read its entry; the kernel backs only the pages written. It is
+ * charged to stat_arena_meta one OS page at a time, as entries are written,
+ * so statistics show memory that is really used, not the 32 MiB reservation. */
+static void index_init(void)
+{
+    void *v = sys_reserve(NULL, ARENA_INDEX_BYTES);
+    if (v == NULL)
+        tc_throw("mheap_init: cannot reserve %zu bytes for the arena index", ARENA_INDEX_BYTES);
+    sys_map(v, ARENA_INDEX_BYTES, &stat_arena_meta);
+    sysstat_add(&stat_arena_meta, -(int64_t)ARENA_INDEX_BYTES);
+    mheap_.arenas = v;
+    size_t touched = tc_align_up(ARENA_INDEX_BYTES / sys_page_size() / 8, sys_page_size());
+    mheap_.arenas_touched = sys_alloc(touched, &stat_arena_meta);
+    if (mheap_.arenas_touched == NULL) tc_throw("mheap_init: out of memory for the arena index");
+    atomic_fetch_add_explicit(&mheap_.meta_bytes, touched, memory_order_relaxed);
+}
+
+static void index_set(uintptr_t ai, heap_arena *ha)
+{
+    size_t ps = sys_page_size();
+    uintptr_t page = ai * sizeof(heap_arena *) / ps;
+    if (!(mheap_.arenas_touched[page / 8] >> (page % 8) & 1)) {
+        mheap_.arenas_touched[page / 8] |= (uint8_t)(1u << (page % 8));
+        sysstat_add(&stat_arena_meta, (int64_t)ps);
+        sys_used((uint8_t *)mheap_.arenas + page * ps, ps, ps);
+        atomic_fetch_add_explicit(&mheap_.meta_bytes, ps, memory_order_relaxed);
+    }
+    atomic_store_explicit(&mheap_.arenas[ai], ha, memory_order_release);
+}
+
+/* ---- heap growth ---------------------------------------------------------------- */
+
+static void hints_init(void)
+{
+    /* Go's amd64 hints: 0x00c0<<32, 0x01c0<<32, ..., 0x7fc0<<32. They keep
+     * the heap contiguous and its addresses recognisable in a dump. */
+    for (unsigned i = 0; i < 0x80; i++)
+        mheap_.hints[i] = ((uintptr_t)i << 40) | ((uintptr_t)0x00c0 << 32);
+    mheap_.n_hints = 0x80;
+    mheap_.next_hint = 0;
+}
+
+/* Reserve n bytes (a multiple of the arena size) of address space aligned to
+ * the arena size, preferring the current hint. Returns 0 when the OS refuses. */
+static uintptr_t reserve_arenas(size_t n)
+{
+    while (mheap_.next_hint < mheap_.n_hints) {
+        uintptr_t h = mheap_.hints[mheap_.next_hint];
+        if (h + n < h || arena_index(h + n - 1) >= ARENA_INDEX_LEN) {
+            mheap_.next_hint++;
+            continue;
+        }
+        void *v = sys_reserve((void *)h, n);
+        if ((uintptr_t)v == h) {
+            mheap_.hints[mheap_.next_hint] = h + n;
+            return h;
+        }
+        /* The OS put it elsewhere (the hint is taken, or the address space
+         * there is not ours): give it back and try the next hint. */
+        if (v != NULL) sys_unreserve(v, n);
+        mheap_.next_hint++;
+    }
+    void *v = sys_reserve_aligned(NULL, n, TC_ARENA_SIZE);
+    if (v == NULL) return 0;
+    if (arena_index((uintptr_t)v + n - 1) >= ARENA_INDEX_LEN) {
+        sys_unreserve(v, n);
+        return 0;
+    }
+    return (uintptr_t)v;
+}
+
+/* Make heap_arena metadata for every arena of [base, base+n). */
+static bool register_arenas(uintptr_t base, size_t n)
+{
+    size_t meta = tc_align_up(sizeof(heap_arena), sys_page_size());
+    for (uintptr_t a = base; a < base + n; a += TC_ARENA_SIZE) {
+        heap_arena *ha = sys_alloc(meta, &stat_arena_meta);
+        if (ha == NULL) return false;
+        atomic_fetch_add_explicit(&mheap_.meta_bytes, meta, memory_order_relaxed);
+        if (mheap_.n_arenas == mheap_.cap_arenas) {
+            size_t ncap = mheap_.cap_arenas ? mheap_.cap_arenas * 2 : 1024;
+            size_t bytes = tc_align_up(ncap * sizeof(uint32_t), sys_page_size());
+            uint32_t *na = sys_alloc(bytes, &stat_arena_meta);
+            if (na == NULL) return false;
+            atomic_fetch_add_explicit(&mheap_.meta_bytes, bytes, memory_order_relaxed);
+            if (mheap_.n_arenas) {
+                size_t old = tc_align_up(mheap_.cap_arenas * sizeof(uint32_t), sys_page_size());
+                memcpy(na, mheap_.all_arenas, mheap_.n_arenas * sizeof(uint32_t));
+                sys_free(mheap_.all_arenas, old, &stat_arena_meta);
+                atomic_fetch_sub_explicit(&mheap_.meta_bytes, old, memory_order_relaxed);
+            }
+            mheap_.all_arenas = na;
+            mheap_.cap_arenas = bytes / sizeof(uint32_t);
+        }
+        mheap_.all_arenas[mheap_.n_arenas++] = (uint32_t)arena_index(a);
+        index_set(arena_index(a), ha);
+    }
+    return true;
+}
+
+/* Give [base, base+n) of reserved space to the page allocator: map it
+ * (Prepared) and grow the allocator, which sees it free and scavenged. */
+static void add_to_pages(uintptr_t base, size_t n)
+{
+    sys_map((void *)base, n, &stat_heap);
+    atomic_fetch_add_explicit(&mheap_.bytes_mapped, n, memory_order_relaxed);
+    pagealloc_grow(mheap_.pages, base, n);
+}
+
+/* Grow the heap by at least npages pages. Heap lock held. */
+static bool heap_grow(size_t npages)
+{
+    size_t ask = tc_align_up(npages * TC_PAGE_SIZE, PALLOC_CHUNK_BYTES);
+    if (mheap_.cur_arena_end - mheap_.cur_arena_base < ask) {
+        size_t n = tc_align_up(ask, TC_ARENA_SIZE);
+        uintptr_t v = reserve_arenas(n);
+        if (v == 0) return false;
+        if (!register_arenas(v, n)) return false;
+        if (v == mheap_.cur_arena_end) {
+            mheap_.cur_arena_end = v + n;
+        } else {
+            /* Not contiguous: what is left of the old space goes to the page
+             * allocator now (free, scavenged), and the new space replaces it. */
+            if (mheap_.cur_arena_end > mheap_.cur_arena_base)
+                add_to_pages(mheap_.cur_arena_base, mheap_.cur_arena_end - mheap_.cur_arena_base);
+            mheap_.cur_arena_base = v;
+            mheap_.cur_arena_end = v + n;
+        }
+    }
+    add_to_pages(mheap_.cur_arena_base, ask);
+    mheap_.cur_arena_base += ask;
+    return true;
+}
+
+/* ---- span allocation ------------------------------------------------------------ */
+
+/* Whether [base, base + npages pages) may hold junk, advancing each arena's
+ * zeroed_base past it (Go's allocNeedsZero). Heap lock held. */
+static bool alloc_needs_zero(uintptr_t base, size_t npages)
+{
+    bool need = false;
+    uintptr_t end = base + npages * TC_PAGE_SIZE;
+    while (base < end) {
+        heap_arena *ha = mheap_arena_of(base);
+        uintptr_t astart = tc_align_down(base, TC_ARENA_SIZE);
+        uintptr_t off = base - astart;
+        uintptr_t aend = end - astart < TC_ARENA_SIZE ? end - astart : TC_ARENA_SIZE;
+        uintptr_t zb = atomic_load_explicit(&ha->zeroed_base, memory_order_relaxed);
+        if (off < zb) need = true;
+        if (aend > zb) atomic_store_explicit(&ha->zeroed_base, aend, memory_order_relaxed);
+        base = astart + aend;
+    }
+    return need;
+}
+
+static void set_spans(uintptr_t base, size_t npages, mspan *s)
+{
+    for (size_t i = 0; i < npages; i++) {
+        uintptr_t p = base + i * TC_PAGE_SIZE;
+        heap_arena *ha = mheap_arena_of(p);
+        atomic_store_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA], s,
+                              memory_order_release);
+    }
+}
+
+static void set_page_inuse(uintptr_t base, bool on)
+{
+    heap_arena *ha = mheap_arena_of(base);
+    size_t i = (base >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA;
+    if (on)
+        ha->page_inuse[i / 8] |= (uint8_t)(1u << (i % 8));
+    else
+        ha->page_inuse[i / 8] &= (uint8_t) ~(1u << (i % 8));
+}
+
+/* Fill in a span's fields for its class (Go's initSpan, less publication). */
+static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bool needzero,
+                      size_t large_size)
+{
+    unsigned sc = spanclass_sizeclass(spc);
+    s->next = s->prev = NULL;
+    s->list = NULL;
+    s->startaddr = base;
+    s->npages = npages;
+    s->spanclass = spc;
+    s->needzero = needzero;
+    s->freeindex = 0;
+    atomic_store_explicit(&s->freeindex_for_scan, 0, memory_order_relaxed);
+    s->alloc_count = 0;
+    s->alloc_count_before_cache = 0;
+    atomic_store_explicit(&s->large_type, NULL, memory_order_relaxed);
+    size_t bytes = npages * TC_PAGE_SIZE;
+    if (sc == 0) {
+        s->elemsize = bytes;
+        s->nelems = 1;
+        s->divmagic = 0;
+        s->limit = base + (large_size != 0 && large_size < bytes ? large_size : bytes);
+    } else {
+        s->elemsize = sizeclass_to_size[sc];
+        s->divmagic = sizeclass_to_divmagic[sc];
+        size_t usable = bytes;
+        if (spanclass_kind(spc) == SPAN_SCAN && s->elemsize <= HEAPBITS_INSPAN_MAX)
+            usable -= bytes / TC_PTR_SIZE / 8; /* the in-span pointer bitmap */
+        s->nelems = (uint32_t)(usable / s->elemsize);
+        s->limit = base + (uintptr_t)s->nelems * s->elemsize;
+    }
+    s->alloc_bits = gcbits_alloc(s->nelems);
+    s->gcmark_bits = gcbits_alloc(s->nelems);
+    s->alloc_cache = ~(uint64_t)0;
+    atomic_store_explicit(&s->sweepgen,
+                          atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed),
+                          memory_order_relaxed);
+}
+
+mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size)
+{
+    if (tc_unlikely(npages == 0 || npages > (SIZE_MAX >> TC_PAGE_SHIFT) / 2))
+        tc_throw("mheap_alloc_span: bad page count %zu", npages);
+    tc_lock(&mheap_.lock);
+    size_t scav = 0;
+    uintptr_t base = pagealloc_alloc(mheap_.pages, npages, &scav);
+    if (base == 0) {
+        if (!heap_grow(npages) || (base = pagealloc_alloc(mheap_.pages, npages, &scav)) == 0) {
+            tc_unlock(&mheap_.lock);
+            return NULL;
+        }
+    }
+    if (scav != 0) sys_used((void *)base, npages * TC_PAGE_SIZE, scav);
+    mspan *s = tc_fixalloc_alloc(&mheap_.spanalloc);
+    if (s == NULL) tc_throw("mheap_alloc_span: out of memory for a span struct");
+    init_span(s, base, npages, spc, alloc_needs_zero(base, npages), large_size);
+    atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+    set_spans(base, npages, s);
+    set_page_inuse(base, true);
+    atomic_fetch_add_explicit(&mheap_.spans_inuse, 1, memory_order_relaxed);
+    tc_unlock(&mheap_.lock);
+    return s;
+}
+
+void mheap_free_span(mspan *s)
+{
+    tc_lock(&mheap_.lock);
+    if (tc_unlikely(atomic_load_explicit(&s->state, memory_order_relaxed) != MSPAN_INUSE))
+        tc_throw("mheap_free_span: span %p (%#lx) is in state %d, not in use", (void *)s,
+                 (unsigned long)s->startaddr, (int)s->state);
+    if (tc_unlikely(s->list != NULL))
+        tc_throw("mheap_free_span: span %p (%#lx) is still on list %p", (void *)s,
+                 (unsigned long)s->startaddr, (void *)s->list);
+    atomic_store_explicit(&s->state, MSPAN_DEAD, memory_order_release);
+    set_spans(s->startaddr, s->npages, NULL);
+    set_page_inuse(s->startaddr, false);
+    pagealloc_free(mheap_.pages, s->startaddr, s->npages);
+    atomic_fetch_sub_explicit(&mheap_.spans_inuse, 1, memory_order_relaxed);
+    tc_fixalloc_free(&mheap_.spanalloc, s);
+    tc_unlock(&mheap_.lock);
+}
+
+/* ---- object lookup --------------------------------------------------------------- */
+
+uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
+{
+    mspan *s = mheap_span_of_heap(p);
+    if (s == NULL) return 0;
+    uintptr_t i = mspan_obj_index(s, p);
+    if (mspan_is_free(s, i)) return 0;
+    if (span_out) *span_out = s;
+    if (index_out) *index_out = i;
+    return s->startaddr + i * s->elemsize;
+}
+
+void *tc_object_base(const void *ptr)
+{
+    mspan *s;
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t x = mheap_find_object(p, &s, NULL);
+    if (x == 0) return NULL;
+    if (mspan_has_header(s)) {
+        if (p < x + MALLOC_HEADER_SIZE) return NULL; /* the header is not the object's */
+        x += MALLOC_HEADER_SIZE;
+    }
+    return (void *)x;
+}
+
+size_t tc_object_size(const void *ptr)
+{
+    mspan *s;
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t x = mheap_find_object(p, &s, NULL);
+    if (x == 0) return 0;
+    if (mspan_is_large(s)) return s->limit - x;
+    if (mspan_has_header(s)) {
+        if (p < x + MALLOC_HEADER_SIZE) return 0;
+        return s->elemsize - MALLOC_HEADER_SIZE;
+    }
+    return s->elemsize;
+}
+
+/* ---- span cursor -------------------------------------------------------------------- */
+
+void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit)
+{
+    TC_ASSERT(whichbit % 64 == 0);
+    uint64_t w;
+    memcpy(&w, s->alloc_bits + whichbit / 8, sizeof w); /* bits are 64-bit grouped */
+    s->alloc_cache = ~w;
+}
+
+uint32_t mspan_next_free_index(mspan *s)
+{
+    uint32_t sfi = s->freeindex, n = s->nelems;
+    if (sfi == n) return n;
+    uint64_t cache = s->alloc_cache;
+    while (cache == 0) {
+        /* Nothing free in this word: move to the next one. */
+        sfi = (sfi + 64) & ~(uint32_t)63;
+        if (sfi >= n) {
+            s->freeindex = n;
+            return n;
+        }
+        mspan_refill_alloc_cache(s, sfi);
+        cache = s->alloc_cache;
+    }
+    uint32_t bit = (uint32_t)__builtin_ctzll(cache);
+    uint32_t result = sfi + bit;
+    if (result >= n) {
+        s->freeindex = n;
+        return n;
+    }
+    s->alloc_cache = (cache >> bit) >> 1;
+    sfi = result + 1;
+    if (sfi % 64 == 0 && sfi != n) mspan_refill_alloc_cache(s, sfi);
+    s->freeindex = sfi;
+    return result;
+}
+
+/* ---- checkers ----------------------------------------------------------------------- */
+
+void mspan_check(const mspan *s)
+{
+    uintptr_t b = s->startaddr;
+#define SPAN_FAIL(...) tc_throw("mspan_check: span %p at %#lx: " __VA_ARGS__)
+    if (atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
+        SPAN_FAIL("state %d, not in use", (void *)s, (unsigned long)b, (int)s->state);
+    if (b % TC_PAGE_SIZE != 0 || s->npages == 0)
+        SPAN_FAIL("bad geometry (%zu pages)", (void *)s, (unsigned long)b, s->npages);
+    unsigned sc = spanclass_sizeclass(s->spanclass);
+    if (sc >= TC_NUM_SIZE_CLASSES)
+        SPAN_FAIL("bad span class %u", (void *)s, (unsigned long)b, (unsigned)s->spanclass);
+    size_t bytes = s->npages * TC_PAGE_SIZE;
+    if (sc == 0) {
+        if (s->nelems != 1 || s->elemsize != bytes || s->limit <= b || s->limit > b + bytes)
+            SPAN_FAIL("large span: nelems %u elemsize %zu limit %#lx", (void *)s, (unsigned long)b,
+                      s->nelems, s->elemsize, (unsigned long)s->limit);
+    } else {
+        if (s->elemsize != sizeclass_to_size[sc] || s->npages != sizeclass_to_npages[sc] ||
+            s->divmagic != sizeclass_to_divmagic[sc])
+            SPAN_FAIL("class %u: elemsize %zu npages %zu divmagic %u", (void *)s, (unsigned long)b,
+                      sc, s->elemsize, s->npages, s->divmagic);
+        size_t usable = bytes - (mspan_heapbits_inspan(s) ? bytes / TC_PTR_SIZE / 8 : 0);
+        if (s->nelems != usable / s->elemsize || s->limit != b + s->nelems * s->elemsize)
+            SPAN_FAIL("nelems %u limit %#lx for elemsize %zu", (void *)s, (unsigned long)b,
+                      s->nelems, (unsigned long)s->limit, s->elemsize);
+    }
+    if (s->freeindex > s->nelems)
+        SPAN_FAIL("freeindex %u > nelems %u", (void *)s, (unsigned long)b, s->freeindex, s->nelems);
+    uint32_t fis = atomic_load_explicit(&s->freeindex_for_scan, memory_order_acquire);
+    if (fis > s->freeindex)
+        SPAN_FAIL("freeindex_for_scan %u > freeindex %u", (void *)s, (unsigned long)b, fis,
+                  s->freeindex);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < s->nelems; i++)
+        if (i < s->freeindex || mspan_bit(s->alloc_bits, i)) count++;
+    if (count != s->alloc_count)
+        SPAN_FAIL("alloc_count %u, but %u slots are allocated", (void *)s, (unsigned long)b,
+                  s->alloc_count, count);
+    if (s->freeindex < s->nelems) {
+        for (uint32_t j = 0; s->freeindex + j < s->nelems && j < 64 - s->freeindex % 64; j++) {
+            bool cache_free = (s->alloc_cache >> j) & 1;
+            if (cache_free == mspan_bit(s->alloc_bits, s->freeindex + j))
+                SPAN_FAIL("alloc_cache bit %u disagrees with alloc bit %u", (void *)s,
+                          (unsigned long)b, j, s->freeindex + j);
+        }
+    }
+    uint32_t sg = atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed);
+    uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
+    if (ssg != sg && ssg != sg + 3 && ssg != sg + 1 && ssg != sg - 1 && ssg != sg - 2)
+        SPAN_FAIL("sweepgen %u with heap sweepgen %u", (void *)s, (unsigned long)b, ssg, sg);
+    if (s->needzero > 1) SPAN_FAIL("needzero %u", (void *)s, (unsigned long)b, s->needzero);
+    for (size_t i = 0; i < s->npages; i++) {
+        if (mheap_span_of(b + i * TC_PAGE_SIZE) != s)
+            SPAN_FAIL("page %zu does not map to the span", (void *)s, (unsigned long)b, i);
+    }
+    heap_arena *ha = mheap_arena_of(b);
+    size_t pi = (b >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA;
+    if (!(ha->page_inuse[pi / 8] >> (pi % 8) & 1))
+        SPAN_FAIL("page_inuse bit clear", (void *)s, (unsigned long)b);
+#undef SPAN_FAIL
+}
+
+void mheap_check(void)
+{
+    tc_lock(&mheap_.lock);
+    size_t pages = 0, spans = 0;
+    for (size_t k = 0; k < mheap_.n_arenas; k++) {
+        uintptr_t ab = arena_base(mheap_.all_arenas[k]);
+        heap_arena *ha = mheap_arena_of(ab);
+        if (ha == NULL) tc_throw("mheap_check: arena %#lx has no metadata", (unsigned long)ab);
+        for (size_t i = 0; i < TC_PAGES_PER_ARENA; i++) {
+            mspan *s = atomic_load_explicit(&ha->spans[i], memory_order_relaxed);
+            if (s == NULL) continue;
+            pages++;
+            if (s->startaddr == ab + i * TC_PAGE_SIZE) spans++;
+        }
+    }
+    pagealloc_counts pc;
+    pagealloc_counts_read(mheap_.pages, &pc);
+    if (pages != pc.inuse_pages)
+        tc_throw("mheap_check: %zu pages map to spans, the page allocator has %zu in use", pages,
+                 pc.inuse_pages);
+    if (spans != atomic_load_explicit(&mheap_.spans_inuse, memory_order_relaxed))
+        tc_throw("mheap_check: %zu spans found, %lu counted", spans,
+                 (unsigned long)mheap_.spans_inuse);
+    if (pc.total_pages * TC_PAGE_SIZE !=
+        atomic_load_explicit(&mheap_.bytes_mapped, memory_order_relaxed))
+        tc_throw("mheap_check: page allocator holds %zu pages, heap mapped %lu bytes",
+                 pc.total_pages, (unsigned long)mheap_.bytes_mapped);
+    pagealloc_check(mheap_.pages);
+    tc_unlock(&mheap_.lock);
+}
+
+/* ---- start-up --------------------------------------------------------------------------- */
+
+void mheap_init(void)
+{
+    if (mheap_.initialised) tc_throw("mheap_init: called twice");
+    mheap_.pages = pagealloc_new(&stat_gcmeta);
+    if (mheap_.pages == NULL) tc_throw("mheap_init: out of memory for the page allocator");
+    index_init();
+    hints_init();
+    tc_fixalloc_init(&mheap_.spanalloc, sizeof(mspan), NULL, NULL, &stat_gcmeta);
+    mheap_.spanalloc.zero = false; /* sweepgen must survive reuse */
+    tc_fixalloc_init(&mheap_.cachealloc, sizeof(mcache), NULL, NULL, &stat_gcmeta);
+    for (unsigned i = 0; i < TC_NUM_SPAN_CLASSES; i++)
+        mcentral_init(&mheap_.central[i], (spanclass)i);
+    mheap_.initialised = true;
+}

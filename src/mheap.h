@@ -1,0 +1,429 @@
+/*
+ * mheap.h — the page heap: arenas, the arena index, spans, span classes, the
+ * gcBits arenas, and the small-object structures built on them (mcentral,
+ * mcache) whose layout every heap file shares.
+ *
+ * Owners: mheap.c (arenas, index, span allocation and freeing, gcBits),
+ * mcentral.c (central span lists), mcache.c (per-thread caches), heapbits.c
+ * (pointer layout), malloc.c (the allocation API). docs/heap.md tells how
+ * they fit together.
+ */
+#ifndef TC_MHEAP_H
+#define TC_MHEAP_H
+
+#include "runtime.h"
+#include "sizeclasses.h"
+#include "types.h"
+
+struct pagealloc;
+
+/* ---- geometry ------------------------------------------------------------ */
+
+#define TC_PAGES_PER_ARENA (TC_ARENA_SIZE / TC_PAGE_SIZE) /* 8192 */
+/* The arena index is one level of 2^22 entries over the 48-bit address
+ * space (Go's linux/amd64 layout: arenaL1Bits = 0, arenaL2Bits = 22). The
+ * offset maps the whole signed 48-bit range onto [0, 2^48), as Go does, so
+ * user-space addresses land in the upper half of the index. */
+#define ARENA_INDEX_BITS  (TC_ADDR_BITS - TC_ARENA_SHIFT) /* 22 */
+#define ARENA_INDEX_LEN   ((size_t)1 << ARENA_INDEX_BITS)
+#define ARENA_BASE_OFFSET ((uintptr_t)0xffff800000000000ull)
+
+static inline uintptr_t arena_index(uintptr_t p)
+{
+    return (p - ARENA_BASE_OFFSET) >> TC_ARENA_SHIFT;
+}
+static inline uintptr_t arena_base(uintptr_t idx)
+{
+    return (idx << TC_ARENA_SHIFT) + ARENA_BASE_OFFSET;
+}
+
+/* Objects up to this size with pointers keep their pointer bits in a bitmap
+ * at the end of their span; larger small objects carry a type header (Go's
+ * heapBitsInSpan / minSizeForMallocHeader: 64 words). */
+#define HEAPBITS_INSPAN_MAX (64 * TC_PTR_SIZE) /* 512 */
+/* The type header of a small object > 512 bytes with pointers. 16 bytes, not
+ * Go's 8, so that the object after it stays 16-byte aligned. */
+#define MALLOC_HEADER_SIZE 16
+
+/* ---- span classes ----------------------------------------------------------
+ * A span class is a size class and a scan kind. The kind says how the
+ * collector scans every object of the span, so it never needs a per-object
+ * bit for it:
+ *   SPAN_SCAN          precise: the pointer layout is recorded (heapbits.c)
+ *   SPAN_NOSCAN        no pointers: never scanned
+ *   SPAN_CONSERVATIVE  every aligned word of the object may be a pointer
+ * Size class 0 is the large-object class: one object per span. */
+enum { SPAN_SCAN = 0, SPAN_NOSCAN = 1, SPAN_CONSERVATIVE = 2, SPAN_KINDS = 3 };
+#define TC_NUM_SPAN_CLASSES (TC_NUM_SIZE_CLASSES * SPAN_KINDS)
+
+typedef uint16_t spanclass;
+
+static inline spanclass make_spanclass(unsigned sizeclass, unsigned kind)
+{
+    return (spanclass)(sizeclass * SPAN_KINDS + kind);
+}
+static inline unsigned spanclass_sizeclass(spanclass spc) { return spc / SPAN_KINDS; }
+static inline unsigned spanclass_kind(spanclass spc) { return spc % SPAN_KINDS; }
+
+/* ---- mspan ------------------------------------------------------------------
+ * A run of pages: either npages pages cut into nelems objects of one size
+ * class, or one large object. Allocated from mheap_.spanalloc (a fixalloc
+ * with zero = false: see sweepgen), never in the heap.
+ *
+ * sweepgen, relative to the heap's mheap_.sweepgen (sg), which the collector
+ * advances by 2 each cycle, with the world stopped:
+ *   sg - 2   the span needs sweeping
+ *   sg - 1   the span is being swept
+ *   sg       swept, ready to use (on an mcentral swept list, or large)
+ *   sg + 1   cached in an mcache since before this sweep began: needs
+ *            sweeping when it is uncached
+ *   sg + 3   swept, then cached; still cached
+ * The field survives the span's free and reuse (fixalloc zero = false), so a
+ * sweeper holding a stale pointer to a freed span cannot mistake it for one
+ * that needs sweeping.
+ *
+ * Fields are written by the span's owner: the heap under its lock until the
+ * span is published, then the owning mcache (freeindex, alloc_cache,
+ * alloc_count) or the mcentral under its lock. Lock-free readers (object
+ * lookup, later the collector) load state with acquire first; storing
+ * state = MSPAN_INUSE with release is the publication point of the fields.
+ */
+enum { MSPAN_DEAD = 0, MSPAN_INUSE = 1 };
+
+typedef struct mspan mspan;
+struct mspan {
+    mspan *next; /* links of the mcentral list the span is on */
+    mspan *prev;
+    struct mspan_list *list; /* the list the span is on, NULL if none */
+
+    uintptr_t startaddr; /* first byte of the span */
+    size_t npages;       /* pages in the span */
+
+    /* Allocation cursor. Slots below freeindex are allocated; from
+     * freeindex on, a slot is free iff its alloc bit is clear. alloc_cache
+     * holds the complement of the alloc bits from freeindex to the end of
+     * their 64-bit word, shifted so bit 0 is slot freeindex: a set bit is a
+     * free slot (Go's allocCache, found with count-trailing-zeros). */
+    uint32_t freeindex;
+    uint32_t nelems; /* object slots in the span */
+    uint64_t alloc_cache;
+    /* freeindex as the collector and object lookup may trust it: stored with
+     * release after each object's heap bits and zeroing are done (Go's
+     * freeIndexForScan), so a concurrent reader never treats a slot whose
+     * metadata is unwritten as allocated. */
+    _Atomic uint32_t freeindex_for_scan;
+    uint32_t alloc_count; /* slots below freeindex + those above with their alloc bit set */
+    uint32_t alloc_count_before_cache; /* alloc_count when an mcache took it (statistics) */
+
+    /* One bit per slot, from gcBits arenas. allocBits: allocated at the last
+     * sweep; gcmarkBits: marked in the current cycle (the sweeper swaps them). */
+    uint8_t *alloc_bits;
+    uint8_t *gcmark_bits;
+
+    _Atomic uint32_t sweepgen; /* see above */
+    uint32_t divmagic;         /* (off * divmagic) >> 32 == off / elemsize */
+    size_t elemsize;           /* slot size; for a large span, npages * page size */
+    uintptr_t limit;           /* end of the last slot (large: end of the object) */
+    spanclass spanclass;
+    _Atomic uint8_t state; /* MSPAN_*: the publication point */
+    /* 1 if the free slots may hold junk and must be cleared before use; 0 if
+     * they are known zero (fresh from the OS, or never allocated since). */
+    uint8_t needzero;
+    /* A large object's type, stored with release once the object is zeroed;
+     * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
+    const tc_type *_Atomic large_type;
+};
+
+/* Intrusive doubly-linked list of spans. */
+typedef struct mspan_list {
+    mspan *first, *last;
+    size_t n;
+} mspan_list;
+
+void mspan_list_push(mspan_list *l, mspan *s);
+void mspan_list_remove(mspan_list *l, mspan *s);
+
+static inline uintptr_t mspan_base(const mspan *s) { return s->startaddr; }
+static inline bool mspan_is_large(const mspan *s) { return spanclass_sizeclass(s->spanclass) == 0; }
+/* Whether objects of this span keep their pointer bits at the span's end. */
+static inline bool mspan_heapbits_inspan(const mspan *s)
+{
+    return spanclass_kind(s->spanclass) == SPAN_SCAN && !mspan_is_large(s) &&
+           s->elemsize <= HEAPBITS_INSPAN_MAX;
+}
+/* Whether objects of this span start with a MALLOC_HEADER_SIZE type header. */
+static inline bool mspan_has_header(const mspan *s)
+{
+    return spanclass_kind(s->spanclass) == SPAN_SCAN && !mspan_is_large(s) &&
+           s->elemsize > HEAPBITS_INSPAN_MAX;
+}
+static inline bool mspan_bit(const uint8_t *bits, uintptr_t i)
+{
+    return (bits[i / 8] >> (i % 8)) & 1;
+}
+
+/* Slot index of address p inside s (p within [start, limit)). */
+static inline uintptr_t mspan_obj_index(const mspan *s, uintptr_t p)
+{
+    return (uintptr_t)(((uint64_t)(p - s->startaddr) * s->divmagic) >> 32);
+}
+
+/* Whether slot i is free, as a lock-free reader sees it (Go's isFree). */
+static inline bool mspan_is_free(const mspan *s, uintptr_t i)
+{
+    if (i < atomic_load_explicit(&s->freeindex_for_scan, memory_order_acquire)) return false;
+    return !mspan_bit(s->alloc_bits, i);
+}
+
+/* Index of the next free slot at or after freeindex, advancing freeindex and
+ * alloc_cache; nelems when the span is full. Owner only. */
+uint32_t mspan_next_free_index(mspan *s);
+/* Reload alloc_cache for the 64 slots starting at whichbit (a multiple of 64). */
+void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit);
+/* Validity checker: throws at the first broken invariant of s. The caller
+ * owns s or holds the lock of the list it is on. */
+void mspan_check(const mspan *s);
+
+/* ---- arenas ----------------------------------------------------------------
+ * Metadata of one 64 MiB arena, in sys memory. The index entry for an arena
+ * goes from NULL to its heap_arena once and never changes again. */
+typedef struct heap_arena {
+    /* page -> span: every page of an in-use span maps to it; pages of free
+     * runs map to NULL. Written under the heap lock, read lock-free. */
+    mspan *_Atomic spans[TC_PAGES_PER_ARENA];
+    /* One bit per page, set for the first page of each in-use span (the
+     * reclaimer will scan it against the mark bits). Heap lock. */
+    uint8_t page_inuse[TC_PAGES_PER_ARENA / 8];
+    /* Bytes from the arena start below which pages may have been used:
+     * everything at or above it is still zero from the OS. Only grows.
+     * Written under the heap lock. */
+    _Atomic uintptr_t zeroed_base;
+} heap_arena;
+
+/* ---- gcBits arenas -----------------------------------------------------------
+ * Alloc and mark bits are bump-allocated from 64 KiB chunks of sys memory
+ * (stat_gcmeta). Chunks belong to an epoch: new bits come from "next"; the
+ * collector's gcbits_next_epoch (after each sweep) moves next -> current ->
+ * previous -> free, and free chunks are cleared and reused. Locked by the
+ * gcbits lock (leaf below the heap lock). */
+uint8_t *gcbits_alloc(uint32_t nelems); /* zeroed, (nelems+63)/64 words */
+void gcbits_next_epoch(void);
+uint64_t gcbits_bytes(void); /* sys bytes held by gcBits chunks */
+
+/* ---- the heap ------------------------------------------------------------- */
+
+typedef struct mcentral mcentral;
+struct mcentral {
+    tc_mutex lock;
+    spanclass spanclass;
+    /* partial: spans with a free slot; full: none. Each pair is indexed by
+     * sweepgen parity: [sg/2 % 2] swept, the other unswept (Go's layout). */
+    mspan_list partial[2];
+    mspan_list full[2];
+    uint64_t nspans; /* spans this mcentral ever got from the heap */
+} __attribute__((aligned(TC_CACHELINE)));
+
+typedef struct mcache mcache;
+
+typedef struct mheap {
+    tc_mutex lock;
+    struct pagealloc *pages; /* heap lock */
+    /* The heap's sweep generation; +2 per GC cycle with the world stopped.
+     * Read by everyone (relaxed is enough: it changes only in a stop). */
+    _Atomic uint32_t sweepgen;
+
+    /* Arena index: ARENA_INDEX_LEN entries, read without a lock. */
+    heap_arena *_Atomic *arenas;
+    uint8_t *arenas_touched; /* one bit per OS page of the index that is charged */
+    uint32_t *all_arenas;    /* indices of every arena, in order of reservation */
+    size_t n_arenas, cap_arenas;
+
+    /* Reserved address space not yet given to the page allocator. */
+    uintptr_t cur_arena_base, cur_arena_end;
+    /* Addresses to try for the next reservation (Go's arena hints). */
+    uintptr_t hints[128];
+    unsigned n_hints, next_hint;
+
+    tc_fixalloc spanalloc;  /* mspan structs; heap lock; zero = false */
+    tc_fixalloc cachealloc; /* mcache structs; heap lock */
+    mcache *all_mcaches;    /* every live mcache (statistics); heap lock */
+
+    /* Statistics, relaxed atomics. */
+    _Atomic uint64_t spans_inuse;                  /* heap lock writes */
+    _Atomic uint64_t bytes_mapped;                 /* arena bytes Prepared or Ready */
+    _Atomic uint64_t nmalloc[TC_NUM_SIZE_CLASSES]; /* slots handed out; [0]: large objects */
+    _Atomic uint64_t large_bytes;                  /* bytes of large objects' spans */
+    _Atomic uint64_t tiny_allocs;                  /* tiny objects packed into an existing block */
+    _Atomic uint64_t meta_bytes;                   /* arena metadata and index pages (sys) */
+
+    bool initialised;
+    mcentral central[TC_NUM_SPAN_CLASSES];
+} mheap;
+
+extern mheap mheap_;
+
+void mheap_init(void);
+
+/* A span of npages pages for span class spc, initialised and published
+ * (state InUse), its sweepgen = sg. NULL when the OS has no more memory.
+ * For a small class, npages must be the class's page count; for a large
+ * one, large_size is the object's size (the span's limit). Takes the heap
+ * lock (and, inside it, the gcbits lock). */
+mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size);
+/* Return an in-use span's pages to the page allocator (they coalesce) and
+ * the span to spanalloc. The span must be on no list. The sweeper calls it;
+ * until then tests do. Takes the heap lock. */
+void mheap_free_span(mspan *s);
+
+/* The span containing p, or NULL if p is outside every arena or on a free
+ * page. Lock-free; the span may be stale or not in use: check state. */
+static inline mspan *mheap_span_of(uintptr_t p)
+{
+    uintptr_t ai = arena_index(p);
+    heap_arena *_Atomic *index = mheap_.arenas; /* NULL before tc_init */
+    if (tc_unlikely(ai >= ARENA_INDEX_LEN || index == NULL)) return NULL;
+    heap_arena *ha = atomic_load_explicit(&index[ai], memory_order_acquire);
+    if (ha == NULL) return NULL;
+    return atomic_load_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
+                                memory_order_acquire);
+}
+/* The in-use span whose objects cover p (p in [start, limit)), else NULL. */
+static inline mspan *mheap_span_of_heap(uintptr_t p)
+{
+    mspan *s = mheap_span_of(p);
+    if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
+        return NULL;
+    if (p < s->startaddr || p >= s->limit) return NULL;
+    return s;
+}
+/* Go's findObject: the slot start of the allocated object containing p and
+ * its span, or 0 when p is not inside an allocated object's slot. */
+uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out);
+
+/* The arena metadata for p, or NULL. */
+static inline heap_arena *mheap_arena_of(uintptr_t p)
+{
+    uintptr_t ai = arena_index(p);
+    if (ai >= ARENA_INDEX_LEN || mheap_.arenas == NULL) return NULL;
+    return atomic_load_explicit(&mheap_.arenas[ai], memory_order_acquire);
+}
+
+/* Heap-wide validity check: every span reachable from the arena index is
+ * consistent and the page allocator agrees. Takes the heap lock. */
+void mheap_check(void);
+
+/* ---- mcentral (mcentral.c) --------------------------------------------------- */
+void mcentral_init(mcentral *c, spanclass spc);
+/* A span with at least one free slot, swept, its sweepgen = sg + 3 and its
+ * alloc_cache loaded; NULL when the OS has no more memory. */
+mspan *mcentral_cache_span(mcentral *c);
+/* Give back a span that an mcache held. */
+void mcentral_uncache_span(mcentral *c, mspan *s);
+/* Record a freshly allocated large span (full, swept) so the sweeper finds it. */
+void mcentral_add_large(mcentral *c, mspan *s);
+/* Take a span off whatever list of c it is on (the sweeper's freeing path). */
+void mcentral_remove(mcentral *c, mspan *s);
+/* Validity checker over every list; takes c's lock. */
+void mcentral_check(mcentral *c);
+
+/* ---- mcache (mcache.c) -------------------------------------------------------- */
+struct mcache {
+    /* The span each class allocates from; &mcache_empty_span when none, so
+     * the fast path never tests for NULL. */
+    mspan *alloc[TC_NUM_SPAN_CLASSES];
+    /* The tiny allocator's current 16-byte block (a heap pointer held in
+     * unmanaged memory: the collector greys it at the start of a cycle) and
+     * the offset of its first free byte. */
+    uintptr_t tiny;
+    uintptr_t tiny_offset;
+    uint64_t tiny_allocs; /* tiny objects packed into a block since the last flush */
+    mcache *next_all;     /* mheap_.all_mcaches link; heap lock */
+};
+
+extern mspan mcache_empty_span;
+/* The calling thread's cache; NULL until its first allocation. Initial-exec
+ * TLS so that the fast path is one load even in the shared library. */
+extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+
+/* The calling thread's mcache, created on first use (fatal before tc_init). */
+mcache *mcache_current(void);
+/* Replace the cache's span for class spc by one with a free slot. Returns
+ * the new span, NULL when the OS has no more memory. */
+mspan *mcache_refill(mcache *c, spanclass spc);
+/* Return every cached span to its mcentral, drop the tiny block, flush the
+ * cache's statistics. The cache stays usable (it refills on demand). */
+void mcache_release_all(mcache *c);
+/* Counts of allocations that live only in c's cached spans so far, added into
+ * per-class nmalloc and tiny (statistics of the calling thread). */
+void mcache_pending_counts(const mcache *c, uint64_t *nmalloc, uint64_t *tiny);
+
+/* ---- heap bits (heapbits.c) ---------------------------------------------------- */
+
+/* Clear a new scan span's in-span bitmap (mcentral_grow, outside the heap lock). */
+void heapbits_init_span(mspan *s);
+/* The in-span pointer bitmap: one bit per word of the span, at its end. */
+static inline uint64_t *heapbits_span_bitmap(const mspan *s)
+{
+    size_t bytes = s->npages * TC_PAGE_SIZE;
+    return (uint64_t *)(s->startaddr + bytes - bytes / TC_PTR_SIZE / 8);
+}
+
+/* Write the bits of the object in slot x of an in-span-bitmap span: n
+ * elements of t (n * t->size <= elemsize <= 512), zero bits for the slack.
+ * Only the span's owner writes; concurrent readers load the words, so they
+ * are loaded and stored (never read-modify-written) as relaxed atomics. */
+static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, size_t n)
+{
+    size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
+    uint64_t em = t->mask[0];
+    if (pw < 64) em &= ((uint64_t)1 << pw) - 1;
+    uint64_t bits = em;
+    size_t ew = t->size / TC_PTR_SIZE;
+    for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
+    size_t nwords = s->elemsize / TC_PTR_SIZE;
+    uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
+    uint64_t *bm = heapbits_span_bitmap(s);
+    size_t w = (x - s->startaddr) / TC_PTR_SIZE, i = w / 64, shift = w % 64;
+    uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
+    if (tc_unlikely(shift + nwords > 64)) {
+        uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
+        hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
+        __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
+    }
+}
+
+/* Record the layout of an object of n elements of t at slot base x (before
+ * the pointer is published). Returns the user address (x, or x + header). */
+uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n);
+
+/* The type recorded for the allocated object at slot x of s: the header's
+ * type (scan objects above 512 bytes) or large_type (large scan objects).
+ * NULL where only the pointer bits are recorded (scan objects of at most 512
+ * bytes) and for noscan and conservative objects, which have no type. */
+const tc_type *heapbits_object_type(mspan *s, uintptr_t x);
+
+/* Pointer slots of one object, as the collector walks them. */
+typedef struct heapbits_iter {
+    int mode;
+    uintptr_t addr;      /* bitmap and conservative modes: address of bit 0 of bits */
+    uintptr_t end;       /* end of the words that may hold pointers */
+    uint64_t bits;       /* pending pointer bits */
+    const tc_type *type; /* typed mode: the type tiled over [elem_base, end) */
+    uintptr_t elem_base; /* typed mode: the current element */
+    size_t chunk;        /* typed mode: which 64-word chunk of the type's mask */
+} heapbits_iter;
+
+/* Start iterating over the pointer slots of the allocated object whose slot
+ * starts at x in span s. */
+void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x);
+/* The next word address that holds a pointer (precise) or may (conservative),
+ * or 0 at the end. */
+uintptr_t heapbits_next(heapbits_iter *it);
+
+/* ---- malloc.c -------------------------------------------------------------- */
+void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n);
+/* Fill the heap section of tc_stats (called by tc_read_stats). */
+void mheap_read_stats(tc_stats *out);
+
+#endif

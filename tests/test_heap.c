@@ -1,0 +1,276 @@
+/*
+ * test_heap.c — the page heap underneath the allocator: span allocation and
+ * freeing, the arena index, zeroing of reused memory, page reuse and
+ * coalescing under a random pattern of large spans, gcBits epochs, and the
+ * validity checkers.
+ */
+#include "tc_test.h"
+
+#include "mheap.h"
+#include "pagealloc.h"
+#include "tricolor.h"
+
+static void init_once(void)
+{
+    static int done;
+    if (!done) {
+        tc_init(NULL);
+        done = 1;
+    }
+}
+
+static int all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0) return 0;
+    return 1;
+}
+
+static uint64_t mapped(void)
+{
+    tc_stats st;
+    tc_read_stats(&st);
+    return st.heap_mapped;
+}
+
+/* The internal free path for a large object: off its mcentral, then the heap. */
+static void free_large(void *p)
+{
+    mspan *s = mheap_span_of_heap((uintptr_t)p);
+    CHECK(s != NULL && mspan_is_large(s));
+    mcentral_remove(&mheap_.central[s->spanclass], s);
+    mheap_free_span(s);
+}
+
+TC_TEST(span_alloc_publishes_and_free_unpublishes)
+{
+    init_once();
+    spanclass spc = make_spanclass(0, SPAN_NOSCAN);
+    mspan *s = mheap_alloc_span(3, spc, 3 * TC_PAGE_SIZE);
+    CHECK(s != NULL);
+    CHECK_EQ(s->npages, 3);
+    CHECK_EQ(s->startaddr % TC_PAGE_SIZE, 0);
+    CHECK_EQ(atomic_load(&s->state), MSPAN_INUSE);
+    CHECK_EQ(atomic_load(&s->sweepgen), atomic_load(&mheap_.sweepgen));
+    for (int i = 0; i < 3; i++)
+        CHECK(mheap_span_of(s->startaddr + (uintptr_t)i * TC_PAGE_SIZE + 5) == s);
+    mspan_check(s);
+    uintptr_t base = s->startaddr;
+    /* The struct keeps its sweepgen across free (fixalloc zero = false). */
+    atomic_store(&s->sweepgen, 12345);
+    mheap_free_span(s);
+    CHECK_EQ(atomic_load(&s->state), MSPAN_DEAD);
+    CHECK_EQ(atomic_load(&s->sweepgen), 12345);
+    CHECK(mheap_span_of(base) == NULL);
+    CHECK(mheap_span_of_heap(base) == NULL);
+    CHECK(tc_object_base((void *)base) == NULL);
+    /* The next span reuses the struct and the pages (first fit). */
+    mspan *t = mheap_alloc_span(3, spc, 3 * TC_PAGE_SIZE);
+    CHECK(t == s);
+    CHECK_EQ(t->startaddr, base);
+    CHECK_EQ(atomic_load(&t->sweepgen), atomic_load(&mheap_.sweepgen));
+    CHECK_EQ(t->needzero, 1); /* pages below zeroed_base */
+    mheap_free_span(t);
+    TC_EXPECT_DEATH(mheap_free_span(t), "not in use");
+}
+
+TC_TEST(arena_index_maps_heap_addresses_only)
+{
+    init_once();
+    void *p = tc_alloc_noscan(100);
+    heap_arena *ha = mheap_arena_of((uintptr_t)p);
+    CHECK(ha != NULL);
+    CHECK(mheap_arena_of((uintptr_t)&ha) == NULL);
+    CHECK(mheap_span_of(0) == NULL);
+    CHECK(mheap_span_of(~(uintptr_t)0) == NULL);
+    /* Go's hint: the first arena sits at 0x00c000000000 when the OS allows */
+    int hinted = 0;
+    for (unsigned i = 0; i < 0x80; i++)
+        if (tc_align_down((uintptr_t)p, (uintptr_t)1 << 40) == ((uintptr_t)i << 40) &&
+            ((uintptr_t)p >> 32 & 0xff) >= 0xc0)
+            hinted = 1;
+    printf("first heap object at %p%s\n", p, hinted ? " (arena hint taken)" : "");
+    CHECK(mheap_.n_arenas >= 1);
+    for (size_t i = 0; i < mheap_.n_arenas; i++)
+        CHECK(mheap_arena_of(arena_base(mheap_.all_arenas[i])) != NULL);
+}
+
+TC_TEST(heap_grows_contiguously_across_arenas)
+{
+    init_once();
+    size_t before = mheap_.n_arenas;
+    void *a = tc_alloc_noscan((size_t)60 << 20);
+    void *b = tc_alloc_noscan((size_t)60 << 20);
+    CHECK(a != NULL && b != NULL);
+    CHECK(mheap_.n_arenas >= before + 1);
+    /* consecutive arenas were reserved at consecutive addresses */
+    size_t contiguous = 0;
+    for (size_t i = 1; i < mheap_.n_arenas; i++)
+        if (mheap_.all_arenas[i] == mheap_.all_arenas[i - 1] + 1) contiguous++;
+    printf("%zu arenas, %zu contiguous with their predecessor\n", mheap_.n_arenas, contiguous);
+    CHECK(contiguous >= 1);
+    free_large(a);
+    free_large(b);
+    mheap_check();
+}
+
+TC_TEST(reused_large_span_comes_back_zeroed)
+{
+    init_once();
+    size_t size = 5 * TC_PAGE_SIZE + 123;
+    unsigned char *p = tc_alloc_noscan(size);
+    CHECK(p != NULL && all_zero(p, size));
+    memset(p, 0xEE, tc_align_up(size, TC_PAGE_SIZE));
+    free_large(p);
+    unsigned char *q = tc_alloc_noscan(size);
+    CHECK(q == p); /* first fit puts it back where it was */
+    CHECK(all_zero(q, size));
+    CHECK(mheap_span_of_heap((uintptr_t)q)->needzero == 1);
+    /* a conservative object on the same pages is zero too */
+    free_large(q);
+    unsigned char *r = tc_alloc_conservative(size);
+    CHECK(r == p && all_zero(r, size));
+    free_large(r);
+}
+
+TC_TEST(reused_small_span_pages_come_back_zeroed)
+{
+    init_once();
+    mcache *c = mcache_current();
+    mcache_release_all(c);
+    /* Fill whole spans of the 48-byte class with junk. */
+    unsigned sc = size_to_sizeclass(48);
+    spanclass spc = make_spanclass(sc, SPAN_NOSCAN);
+    mspan *s = NULL;
+    for (;;) {
+        unsigned char *p = tc_alloc_noscan(48);
+        memset(p, 0x5A, 48);
+        s = mheap_span_of_heap((uintptr_t)p);
+        if (s->alloc_count == s->nelems) break;
+    }
+    CHECK(c->alloc[spc] == s);
+    mcache_release_all(c);
+    mcentral_check(&mheap_.central[spc]);
+    /* The sweeper's path: off the central list, pages back to the heap. */
+    uintptr_t base = s->startaddr;
+    size_t npages = s->npages;
+    mcentral_remove(&mheap_.central[spc], s);
+    mheap_free_span(s);
+    CHECK(tc_object_base((void *)base) == NULL);
+    /* Other classes now get those pages; every object must be zero. */
+    int reused = 0;
+    for (int i = 0; i < 20000 && !reused; i++) {
+        size_t size = 16 + (size_t)(i % 40) * 16;
+        unsigned char *p = tc_alloc_conservative(size);
+        CHECK(all_zero(p, size));
+        if ((uintptr_t)p >= base && (uintptr_t)p < base + npages * TC_PAGE_SIZE) reused = 1;
+    }
+    CHECK(reused);
+}
+
+/* Large spans allocated and freed in a random pattern: freed runs coalesce
+ * and are reused, so the address range the pattern covers stays within a
+ * small factor of its peak live size, and once everything is freed the
+ * range is one free run again. */
+TC_TEST(page_allocator_coalesces_and_reuses_under_random_large_spans)
+{
+    init_once();
+    uint64_t rs = tc_test_seed();
+    enum { N = 64 };
+    mspan *live[N] = {0};
+    spanclass spc = make_spanclass(0, SPAN_NOSCAN);
+    size_t live_pages = 0, peak = 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    uint64_t m0 = mapped();
+    int rounds = tc_test_soak() ? 20000 : 3000;
+    for (int r = 0; r < rounds; r++) {
+        int i = (int)(tc_rand(&rs) % N);
+        if (live[i] != NULL) {
+            live_pages -= live[i]->npages;
+            mheap_free_span(live[i]);
+            live[i] = NULL;
+        } else {
+            size_t np = 1 + tc_rand(&rs) % 300;
+            live[i] = mheap_alloc_span(np, spc, np * TC_PAGE_SIZE);
+            CHECK(live[i] != NULL);
+            CHECK(live[i]->needzero == 0 || live[i]->needzero == 1);
+            live_pages += np;
+            if (live_pages > peak) peak = live_pages;
+            if (live[i]->startaddr < lo) lo = live[i]->startaddr;
+            uintptr_t end = live[i]->startaddr + np * TC_PAGE_SIZE;
+            if (end > hi) hi = end;
+        }
+    }
+    size_t covered = (hi - lo) / TC_PAGE_SIZE;
+    printf("peak live %zu pages, the pattern covered %zu pages, heap grew by %lu MiB\n", peak,
+           covered, (unsigned long)((mapped() - m0) >> 20));
+    CHECK(covered <= 2 * peak + 300);
+    mheap_check();
+    for (int i = 0; i < N; i++)
+        if (live[i]) mheap_free_span(live[i]);
+    /* Everything coalesced: a run as long as the peak fits where the
+     * fragments were (first fit would have used any lower run of 300 pages
+     * and more), without growing the heap. */
+    uint64_t m1 = mapped();
+    mspan *big = mheap_alloc_span(peak, spc, peak * TC_PAGE_SIZE);
+    CHECK(big != NULL);
+    CHECK(big->startaddr <= lo);
+    CHECK_EQ(mapped(), m1);
+    mheap_free_span(big);
+    mheap_check();
+}
+
+TC_TEST(gcbits_epochs_rotate_and_hand_out_zeroed_bits)
+{
+    init_once();
+    for (int epoch = 0; epoch < 5; epoch++) {
+        for (int i = 0; i < 2000; i++) {
+            uint32_t n = 1 + (uint32_t)(i * 37 % 1024);
+            uint8_t *b = gcbits_alloc(n);
+            CHECK(all_zero(b, (n + 63) / 64 * 8));
+            memset(b, 0xff, (n + 63) / 64 * 8);
+        }
+        gcbits_next_epoch();
+    }
+    CHECK(gcbits_bytes() > 0);
+    /* after the rotations, freed chunks are reused: the total stays bounded */
+    uint64_t before = gcbits_bytes();
+    for (int epoch = 0; epoch < 5; epoch++) {
+        for (int i = 0; i < 2000; i++) {
+            uint8_t *b = gcbits_alloc(512);
+            CHECK(all_zero(b, 64));
+            memset(b, 0xff, 64);
+        }
+        gcbits_next_epoch();
+    }
+    CHECK(gcbits_bytes() <= before + ((uint64_t)256 << 10));
+}
+
+TC_TEST(mspan_check_catches_a_broken_span)
+{
+    init_once();
+    void *p = tc_alloc_noscan(1000);
+    mspan *s = mheap_span_of_heap((uintptr_t)p);
+    mspan_check(s);
+    TC_EXPECT_DEATH((s->alloc_count += 1, mspan_check(s)), "alloc_count");
+    TC_EXPECT_DEATH((s->alloc_cache ^= 1, mspan_check(s)), "alloc_cache");
+    TC_EXPECT_DEATH((s->nelems += 1, mspan_check(s)), "nelems");
+    TC_EXPECT_DEATH((atomic_store(&s->sweepgen, 7), mspan_check(s)), "sweepgen");
+}
+
+TC_TEST(mcentral_check_catches_a_broken_list)
+{
+    init_once();
+    mcache *c = mcache_current();
+    tc_alloc_noscan(2000);
+    unsigned spc = make_spanclass(size_to_sizeclass(2000), SPAN_NOSCAN);
+    mspan *s = c->alloc[spc];
+    mcache_release_all(c);
+    mcentral_check(&mheap_.central[spc]);
+    TC_EXPECT_DEATH((mheap_.central[spc].partial[0].n += 1, mcentral_check(&mheap_.central[spc])),
+                    "spans walked");
+    TC_EXPECT_DEATH((s->spanclass += 1, mcentral_check(&mheap_.central[spc])), "class");
+}
+
+TC_TEST_MAIN()
