@@ -350,8 +350,38 @@ TC_API void *tc_fixalloc_alloc(tc_fixalloc *f);
 TC_API void tc_fixalloc_free(tc_fixalloc *f, void *obj);
 
 /* ------------------------------------------------------------------------
+ * Pointer writes and typed memory operations. docs/gc.md.
+ *
+ * Every store of a heap pointer into a heap object, or into a root
+ * registered TC_ROOT_BARRIERED, goes through TC_STORE (or tc_store); copies
+ * of memory holding heap pointers go through tc_typedmemmove, and clearing
+ * memory that is already visible to the collector through tc_typedmemclr or
+ * tc_memclr_has_pointers. Memory nobody can see yet (fresh or recycled, not
+ * yet reachable) is zero-initialised with tc_memclr_no_heap_pointers.
+ *
+ * Today's collector marks with the world stopped, so these are the plain
+ * store, copy and clear; a program written with them keeps working unchanged
+ * when marking becomes concurrent and they start running write barriers.
+ * ------------------------------------------------------------------------ */
+
+TC_API void tc_store(void **slot, void *ptr);
+#define TC_STORE(lvalue, ptr) tc_store((void **)&(lvalue), (void *)(ptr))
+/* Copy one object of type t from src to dst (the ranges may overlap). */
+TC_API void tc_typedmemmove(const tc_type *t, void *dst, const void *src);
+/* Zero one visible object of type t. */
+TC_API void tc_typedmemclr(const tc_type *t, void *p);
+/* Zero n bytes of visible memory that may hold heap pointers. */
+TC_API void tc_memclr_has_pointers(void *p, size_t n);
+/* Zero n bytes of memory that is not yet visible to the collector. */
+TC_API void tc_memclr_no_heap_pointers(void *p, size_t n);
+
+/* ------------------------------------------------------------------------
  * Collection control
  * ------------------------------------------------------------------------ */
+
+/* Run a full collection now; returns when the heap is swept. Any thread may
+ * call it (an unattached caller is attached). */
+TC_API void tc_gc(void);
 
 /* GOGC: collect when the heap has grown by percent since the last mark
  * (counting registered roots and stacks as part of the live heap, as Go
@@ -367,6 +397,9 @@ TC_API int64_t tc_set_memory_limit(int64_t bytes);
 /* ------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------ */
+
+/* Buckets of tc_stats.pause_hist. */
+#define TC_PAUSE_HIST_BUCKETS 24
 
 /* Entries of tc_stats.by_size: one per size class, entry 0 for large objects. */
 #define TC_STATS_SIZE_CLASSES 68
@@ -399,6 +432,23 @@ typedef struct tc_stats {
         uint64_t frees;   /* objects freed */
     } by_size[TC_STATS_SIZE_CLASSES];
     /* ---- heap: end ---- */
+
+    /* ---- collector (gc.c): docs/gc.md ---- */
+    uint64_t num_gc;            /* completed cycles */
+    uint64_t num_forced_gc;     /* of which from tc_gc */
+    uint64_t pause_total_ns;    /* all stop-the-world pauses together */
+    uint64_t pause_ns[256];     /* recent pauses, a ring: the latest at (num_gc + 255) % 256 */
+    uint64_t pause_end_ns[256]; /* when each ended, ns since tc_init */
+    /* Pauses by length: entry 0 under 1 us, entry i in [2^(i-1), 2^i) us,
+     * the last entry everything longer. */
+    uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
+    uint64_t heap_marked;    /* bytes marked live by the last cycle */
+    uint64_t heap_live;      /* marked + allocated since (the pacer's heap) */
+    uint64_t next_gc;        /* the heap goal: a cycle starts when heap_live reaches it */
+    uint64_t last_gc_ns;     /* end of the last cycle, ns since tc_init */
+    double gc_cpu_fraction;  /* collector CPU / (elapsed time x CPUs) since tc_init */
+    uint64_t stop_last_ns;   /* time to stop the world, last cycle */
+    uint64_t stop_max_ns;    /* and the longest */
 } tc_stats;
 
 /* A consistent-enough snapshot: each counter is read atomically, the set is not. */

@@ -41,6 +41,8 @@
  * cycle takes (the registry, mcentral and heap locks through the steps
  * above). It is a plain pthread mutex waited on in a blocking region.
  */
+#include <string.h>
+
 #include "gc.h"
 
 #include <inttypes.h>
@@ -78,7 +80,9 @@ static uint64_t now_ns(clockid_t clk)
 static uint64_t mono_ns(void) { return now_ns(CLOCK_MONOTONIC); }
 static uint64_t thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 
-static uint64_t start_ns; /* when the first cycle's bookkeeping began (≈ tc_init) */
+static uint64_t start_ns; /* tc_init's time: gctrace's and the stats' origin */
+
+void gc_init(void) { start_ns = mono_ns(); }
 
 /* ---- internal threads ------------------------------------------------------- */
 
@@ -230,7 +234,7 @@ static struct {
 static void record_pause(uint64_t ns, uint64_t end)
 {
     stats_gc.pause_ns[stats_gc.num_gc % PAUSE_RING] = ns;
-    stats_gc.pause_end_ns[stats_gc.num_gc % PAUSE_RING] = end;
+    stats_gc.pause_end_ns[stats_gc.num_gc % PAUSE_RING] = end - start_ns;
     stats_gc.pause_total_ns += ns;
     unsigned b = 0;
     for (uint64_t us = ns / 1000; us != 0 && b + 1 < TC_PAUSE_HIST_BUCKETS; us >>= 1) b++;
@@ -249,7 +253,8 @@ void gc_read_stats(tc_stats *out)
     memcpy(out->pause_hist, stats_gc.pause_hist, sizeof out->pause_hist);
     out->heap_marked = stats_gc.heap_marked;
     out->next_gc = pacer_goal();
-    out->last_gc_ns = stats_gc.last_gc_ns;
+    out->last_gc_ns = stats_gc.last_gc_ns == 0 ? 0 : stats_gc.last_gc_ns - start_ns;
+    out->heap_live = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
     uint64_t elapsed = mono_ns() - start_ns;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     out->gc_cpu_fraction = elapsed == 0 ? 0.0
@@ -265,7 +270,10 @@ uint64_t gc_cycles(void) { return atomic_load_explicit(&ncycles, memory_order_ac
 /* ---- the cycle ----------------------------------------------------------------- */
 
 typedef struct cycle_times {
-    uint64_t t_start, t_stopped, t_marked, t_end; /* monotonic ns */
+    uint64_t t_start;   /* the cycle began (sweep_finish) */
+    uint64_t t_stop;    /* the stop was requested: the pause begins */
+    uint64_t t_stopped; /* sweep termination done: marking begins */
+    uint64_t t_marked, t_end; /* marking done; the world restarts */
     uint64_t stw1_cpu, mark_cpu, stw2_cpu;
     uint64_t heap0, heap2, goal, roots;
     int nproc;
@@ -292,7 +300,7 @@ static void print_gctrace(uint64_t n, const cycle_times *t, gc_reason why)
             "%.0f->%.0f->%.0f MB, %.0f MB goal, %.0f MB roots, %d P, %zu threads stopped in "
             "%.3f ms%s\n",
             n, (double)(t->t_start - start_ns) * 1e-9, pct,
-            (double)(t->t_stopped - t->t_start) * ms, (double)(t->t_marked - t->t_stopped) * ms,
+            (double)(t->t_stopped - t->t_stop) * ms, (double)(t->t_marked - t->t_stopped) * ms,
             (double)(t->t_end - t->t_marked) * ms, (double)t->stw1_cpu * ms,
             (double)t->mark_cpu * ms, (double)t->stw2_cpu * ms, (double)t->heap0 / MB,
             (double)t->heap0 / MB, (double)t->heap2 / MB, (double)t->goal / MB,
@@ -316,9 +324,9 @@ static void run_cycle(gc_reason why)
 
     /* 2-3. Stop; sweep termination. */
     uint64_t cpu0 = thread_cpu_ns();
+    t.t_stop = mono_ns();
     threads_stop_world("gc");
-    uint64_t t_stop_begin = t.t_start; /* the stop's own latency comes from threads.c */
-    (void)t_stop_begin;
+    sweep_close_gate();
     t.stop_ns = threads_last_stop_ns();
     threads_for_each(count_thread, &t.nthreads);
     release_all_mcaches();
@@ -358,12 +366,11 @@ static void run_cycle(gc_reason why)
     markroot_done();
     atomic_store_explicit(&gc_heap_live, marked, memory_order_relaxed);
     atomic_fetch_add_explicit(&mheap_.sweepgen, 2, memory_order_relaxed);
+    sweep_open_gate();
     atomic_store(&gc_phase, GC_OFF);
-    tc_stats hs;
-    memset(&hs, 0, sizeof hs);
-    tc_read_stats_sys_only(&hs);
+    uint64_t sys_total = stats_sys_total();
     pacer_inputs in = {.heap_marked = marked, .root_bytes = t.roots,
-                       .overhead = hs.sys_total > marked ? hs.sys_total - marked : 0};
+                       .overhead = sys_total > marked ? sys_total - marked : 0};
     pacer_commit(&in);
     t.heap2 = marked;
     t.goal = pacer_goal();
@@ -372,8 +379,7 @@ static void run_cycle(gc_reason why)
 
     uint64_t n = atomic_load(&ncycles) + 1;
     stats_gc.heap_marked = marked;
-    record_pause(t.t_end - t.t_start - (t.t_stopped - t.t_start) + (t.t_stopped - t.t_start),
-                 t.t_end);
+    record_pause(t.t_end - t.t_stop, t.t_end);
     stats_gc.num_gc = n;
     if (why == GC_TRIGGER_FORCED) stats_gc.num_forced++;
     stats_gc.last_gc_ns = t.t_end;
@@ -409,7 +415,6 @@ void gc_collect(gc_reason why)
             return;
         }
     }
-    if (start_ns == 0) start_ns = init_start_ns();
     run_cycle(why);
     pthread_mutex_unlock(&gc_mu);
 }

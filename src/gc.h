@@ -36,6 +36,12 @@ void gc_stress_tick(void);
  * stopped, with the stop signal blocked. */
 int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
+/* The collector's part of tc_read_stats. */
+void gc_read_stats(tc_stats *out);
+
+/* Called by tc_init: the collector's clock starts. */
+void gc_init(void);
+
 /* Completed cycles. */
 uint64_t gc_cycles(void);
 

@@ -19,6 +19,7 @@
 
 #include "debug.h"
 #include "mheap.h" /* heap (mheap.c) */
+#include "gc.h"
 #include "pacer.h"
 #include "threads.h"
 
@@ -89,6 +90,7 @@ void tc_init(const tc_config *cfg)
     debug_parse(init_config.debug);
     pacer_init(init_config.gc_percent, init_config.memory_limit);
     mheap_init(); /* heap (mheap.c) */
+    gc_init();
     /* The stop signal's handler, then the initial thread. */
     threads_init(init_config.stop_signal);
     if (tc_thread_attach() != 0)

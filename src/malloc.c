@@ -36,7 +36,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug.h"
+#include "gc.h"
 #include "mheap.h"
+#include "sweep.h"
 #include "pagealloc.h"
 #include "stats.h"
 #include "types.h"
@@ -50,11 +53,30 @@ _Static_assert(TC_TINY_SIZE == 16, "the tiny allocator packs 16-byte blocks");
 
 /* ---- the fast path -------------------------------------------------------------- */
 
+/* The calling thread's cache. Called outside critical sections: the first
+ * allocation of a thread may attach it. */
 TC_INLINE mcache *get_cache(void)
 {
     mcache *c = mcache_tls;
     if (tc_unlikely(c == NULL)) c = mcache_current();
     return c;
+}
+
+/* Set by the slow paths (a refill, a large span) inside the critical
+ * section; after leaving it the allocation checks whether to collect. */
+static __thread bool after_slow TC_TLS_IE;
+
+static TC_NOINLINE void malloc_after_slow(void)
+{
+    after_slow = false;
+    if (tc_debug.gcstress) gc_stress_tick();
+    gc_maybe_trigger();
+}
+
+/* The end of every allocation: the one place a thread may collect. */
+TC_INLINE void malloc_done(void)
+{
+    if (tc_unlikely(after_slow | (tc_debug.gcstress != 0))) malloc_after_slow();
 }
 
 /* A free slot of s from its alloc_cache, or 0 when the cache cannot tell
@@ -80,6 +102,7 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
     mspan *s = c->alloc[spc];
     uint32_t i = mspan_next_free_index(s);
     if (i == s->nelems) {
+        after_slow = true;
         s = mcache_refill(c, spc);
         if (s == NULL) return 0;
         i = mspan_next_free_index(s);
@@ -163,11 +186,19 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     size_t objsize = round16(size);
     size_t npages = (objsize + TC_PAGE_SIZE - 1) >> TC_PAGE_SHIFT;
     spanclass spc = make_spanclass(0, kind);
-    if (tc_unlikely(mcache_tls == NULL)) (void)mcache_current(); /* the before-tc_init check */
+    (void)get_cache(); /* attaches the thread; the before-tc_init check */
+    /* Sweep as many pages as we take before the heap grows for them. */
+    sweep_pages(npages);
+    /* From the span to its publication on the mcentral list in one critical
+     * section: a collection must not see the span half-made (its sweep
+     * would free an object the caller is about to get). */
+    critical_enter();
     mspan *s = mheap_alloc_span(npages, spc, size);
-    if (s == NULL) return oom();
+    if (s == NULL) {
+        critical_leave();
+        return oom();
+    }
     uintptr_t x = s->startaddr;
-    /* Unpublished: freeindex_for_scan is 0, so the span holds no object yet. */
     s->freeindex = 1;
     s->alloc_count = 1;
     if (s->needzero) memset((void *)x, 0, objsize); /* the tail to a 16-byte multiple too */
@@ -176,6 +207,10 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     mcentral_add_large(&mheap_.central[spc], s);
     atomic_fetch_add_explicit(&mheap_.nmalloc[0], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&mheap_.large_bytes, npages * TC_PAGE_SIZE, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gc_heap_live, npages * TC_PAGE_SIZE, memory_order_relaxed);
+    after_slow = true;
+    critical_leave();
+    malloc_done();
     return (void *)x;
 }
 
@@ -184,14 +219,15 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
 void *tc_alloc_noscan(size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE)) return malloc_large(size, SPAN_NOSCAN, NULL, 0);
-    critical_enter();
     mcache *c = get_cache();
+    critical_enter();
     uintptr_t x;
     if (size < TC_TINY_SIZE)
         x = tiny_alloc(c, size + (size == 0));
     else
         x = malloc_small(c, round16(size), SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
     critical_leave();
+    malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
@@ -199,11 +235,12 @@ void *tc_alloc_conservative(size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE))
         return malloc_large(size, SPAN_CONSERVATIVE, NULL, 0);
-    critical_enter();
     mcache *c = get_cache();
+    critical_enter();
     uintptr_t x =
         malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_CONSERVATIVE, LAYOUT_NONE, NULL, 0);
     critical_leave();
+    malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
@@ -219,14 +256,15 @@ static void *new_scan(const tc_type *t, size_t n, size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE - MALLOC_HEADER_SIZE))
         return malloc_large(size, SPAN_SCAN, t, n);
-    critical_enter();
     mcache *c = get_cache();
+    critical_enter();
     uintptr_t x;
     if (size <= HEAPBITS_INSPAN_MAX)
         x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_SCAN, LAYOUT_BITS, t, n);
     else
         x = malloc_small(c, round16(size + MALLOC_HEADER_SIZE), SPAN_SCAN, LAYOUT_HEADER, t, n);
     critical_leave();
+    malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
@@ -264,14 +302,18 @@ void mheap_read_stats(tc_stats *out)
     for (unsigned i = 0; i < TC_NUM_SIZE_CLASSES; i++) {
         out->by_size[i].size = i == 0 ? 0 : sizeclass_to_size[i];
         out->by_size[i].mallocs = nmalloc[i];
-        out->by_size[i].frees = 0;
         objects += nmalloc[i];
         if (i != 0) bytes += nmalloc[i] * sizeclass_to_size[i];
     }
     out->heap_alloc_bytes = bytes;
     out->heap_alloc_objects = objects;
-    out->heap_free_bytes = 0; /* nothing is freed until the collector sweeps */
-    out->heap_free_objects = 0;
+    uint64_t fbytes = atomic_load_explicit(&sweep_freed_bytes, memory_order_relaxed), fobj = 0;
+    for (unsigned i = 0; i < TC_NUM_SIZE_CLASSES; i++) {
+        out->by_size[i].frees = atomic_load_explicit(&sweep_nfree[i], memory_order_relaxed);
+        fobj += out->by_size[i].frees;
+    }
+    out->heap_free_bytes = fbytes;
+    out->heap_free_objects = fobj;
     out->heap_live_bytes = bytes - out->heap_free_bytes;
     out->heap_live_objects = objects - out->heap_free_objects;
     if (!mheap_.initialised) return;

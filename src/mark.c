@@ -44,6 +44,8 @@
  */
 #include "mark.h"
 
+#include <string.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 

@@ -24,6 +24,8 @@
  * with markroot_done after marking, so no root can be unregistered (and its
  * memory freed) while a marker may be scanning it.
  */
+#include <string.h>
+
 #include "markroot.h"
 
 #include "mark.h"
@@ -135,3 +137,5 @@ bool markroot_claim_and_run(gcwork *w)
     run_job(&jobs[i], w);
     return true;
 }
+
+void markroot_rewind(void) { atomic_store_explicit(&next_job, 0, memory_order_relaxed); }

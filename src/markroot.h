@@ -13,6 +13,8 @@ void markroot_done(void);
 
 /* Claim the next job and run it; false when every job is claimed. */
 bool markroot_claim_and_run(gcwork *w);
+/* Make every job claimable again (the checkmark pass re-runs them). */
+void markroot_rewind(void);
 /* Whether unclaimed jobs remain. */
 bool markroot_remaining(void);
 

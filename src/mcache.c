@@ -6,9 +6,10 @@
  * every span class the span that class allocates from, and the tiny
  * allocator's current block. The calling thread's cache is reached through
  * the thread-local pointer mcache_tls, created on the thread's first
- * allocation and released when the thread exits (a pthread key destructor).
- * threads.c can tie it to attach/detach with mcache_current and
- * mcache_release_all.
+ * allocation (which attaches the thread if it is not: only threads the
+ * collector can stop may allocate) and released when the thread detaches
+ * (tc_thread_detach, or the thread's exit). The collector releases every
+ * cache's spans, with the world stopped, at the start of each cycle.
  *
  * Invariants:
  *   - alloc[spc] is &mcache_empty_span or a span of class spc that no other
@@ -33,13 +34,15 @@
 
 #include "init.h"
 #include "mheap.h"
+#include "gc.h"
+#include "threads.h"
+
+#include <errno.h>
 
 mspan mcache_empty_span = {.nelems = 0, .alloc_cache = 0};
 
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
-static pthread_key_t mcache_key;
-static pthread_once_t mcache_key_once = PTHREAD_ONCE_INIT;
 
 static void flush_span_counts(mspan *s)
 {
@@ -68,6 +71,10 @@ mspan *mcache_refill(mcache *c, spanclass spc)
         tc_throw("mcache_refill: mcentral gave full span %#lx of class %u",
                  (unsigned long)s->startaddr, (unsigned)spc);
     c->alloc[spc] = s;
+    /* heap_live counts the whole span as allocated while it is cached (Go
+     * does the same); the unused part is given back when it leaves. */
+    atomic_fetch_add_explicit(&gc_heap_live, (uint64_t)(s->nelems - s->alloc_count) * s->elemsize,
+                              memory_order_relaxed);
     return s;
 }
 
@@ -77,6 +84,9 @@ void mcache_release_all(mcache *c)
         mspan *s = c->alloc[spc];
         if (s == &mcache_empty_span) continue;
         flush_span_counts(s);
+        atomic_fetch_sub_explicit(&gc_heap_live,
+                                  (uint64_t)(s->nelems - s->alloc_count) * s->elemsize,
+                                  memory_order_relaxed);
         mcentral_uncache_span(&mheap_.central[spc], s);
         c->alloc[spc] = &mcache_empty_span;
     }
@@ -100,9 +110,10 @@ void mcache_pending_counts(const mcache *c, uint64_t *nmalloc, uint64_t *tiny)
 
 /* ---- creation and thread exit --------------------------------------------------- */
 
-static void mcache_destroy(void *arg)
+void mcache_thread_exit(void)
 {
-    mcache *c = arg;
+    mcache *c = mcache_tls;
+    if (c == NULL) return;
     critical_enter();
     mcache_release_all(c);
     tc_lock(&mheap_.lock);
@@ -111,14 +122,8 @@ static void mcache_destroy(void *arg)
     *pp = c->next_all;
     tc_fixalloc_free(&mheap_.cachealloc, c);
     tc_unlock(&mheap_.lock);
-    if (mcache_tls == c) mcache_tls = NULL;
+    mcache_tls = NULL;
     critical_leave();
-}
-
-static void key_create(void)
-{
-    if (pthread_key_create(&mcache_key, mcache_destroy) != 0)
-        tc_throw("mcache: pthread_key_create failed");
 }
 
 TC_NOINLINE mcache *mcache_current(void)
@@ -127,7 +132,12 @@ TC_NOINLINE mcache *mcache_current(void)
     if (tc_likely(c != NULL)) return c;
     if (tc_unlikely(!init_done() || !mheap_.initialised))
         tc_throw("allocation from the collected heap before tc_init");
-    pthread_once(&mcache_key_once, key_create);
+    if (tc_unlikely(tc_critical_depth != 0))
+        tc_throw("mcache_current: first allocation of a thread inside a critical section");
+    /* Only attached threads may hold a cache: a collection must be able to
+     * stop every thread that allocates. */
+    if (thread_self() == NULL && tc_thread_attach() != 0)
+        tc_throw("allocation from a thread that cannot be attached (errno %d)", errno);
     tc_lock(&mheap_.lock);
     c = tc_fixalloc_alloc(&mheap_.cachealloc);
     if (c == NULL) tc_throw("mcache: out of memory for a thread cache");
@@ -138,7 +148,6 @@ TC_NOINLINE mcache *mcache_current(void)
     c->next_all = mheap_.all_mcaches;
     mheap_.all_mcaches = c;
     tc_unlock(&mheap_.lock);
-    if (pthread_setspecific(mcache_key, c) != 0) tc_throw("mcache: pthread_setspecific failed");
     mcache_tls = c;
     return c;
 }

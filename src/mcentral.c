@@ -29,12 +29,12 @@
  * sweeper unlink any span in O(1). The cost is a short convoy when many
  * threads refill the same class at once.
  *
- * Sweeping: nothing sweeps yet (sweep.c comes with the collector), so the
- * heap's sweepgen never advances and the unswept lists stay empty.
- * cache_span is where the sweeper will plug in: it will pop partial
- * unswept spans, sweep them and use them before growing the heap.
+ * Sweeping (sweep.c): when the collector advances sweepgen, every listed
+ * span becomes unswept. cache_span sweeps unswept spans of its class (up to
+ * a budget) before it grows the heap, and uses the first with a free slot.
  */
 #include "mheap.h"
+#include "sweep.h"
 
 static inline uint32_t heap_sweepgen(void)
 {
@@ -76,14 +76,11 @@ mspan *mcentral_cache_span(mcentral *c)
     tc_lock(&c->lock);
     mspan_list *ps = partial_swept(c, sg);
     mspan *s = ps->first;
-    if (s != NULL) {
-        mspan_list_remove(ps, s);
-    } else if (tc_unlikely(partial_unswept(c, sg)->first != NULL ||
-                           full_unswept(c, sg)->first != NULL)) {
-        tc_throw("mcentral_cache_span: class %u has unswept spans but nothing sweeps",
-                 (unsigned)c->spanclass);
-    }
+    if (s != NULL) mspan_list_remove(ps, s);
     tc_unlock(&c->lock);
+    /* Sweep this class's unswept spans (Go's spanBudget of 100) before
+     * growing the heap: one of them may have room. */
+    if (s == NULL) s = sweep_for_cache(c, 100);
     if (s == NULL) {
         s = mcentral_grow(c);
         if (s == NULL) return NULL;
@@ -106,8 +103,10 @@ void mcentral_uncache_span(mcentral *c, mspan *s)
     if (tc_unlikely(s == &mcache_empty_span)) tc_throw("mcentral_uncache_span: the empty span");
     uint32_t sg = heap_sweepgen();
     uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
+    /* The collector releases every cache while the world is stopped, before
+     * sweepgen advances, so no span stays cached across a cycle. */
     if (tc_unlikely(ssg == sg + 1))
-        tc_throw("mcentral_uncache_span: span %#lx cached before a sweep, but nothing sweeps",
+        tc_throw("mcentral_uncache_span: span %#lx was cached across a collection",
                  (unsigned long)s->startaddr);
     if (tc_unlikely(ssg != sg + 3))
         tc_throw("mcentral_uncache_span: span %#lx has sweepgen %u, heap %u: not cached",
@@ -124,6 +123,7 @@ void mcentral_uncache_span(mcentral *c, mspan *s)
 void mcentral_add_large(mcentral *c, mspan *s)
 {
     tc_lock(&c->lock);
+    atomic_store_explicit(&s->sweepgen, heap_sweepgen(), memory_order_relaxed);
     mspan_list_push(full_swept(c, heap_sweepgen()), s);
     c->nspans++;
     tc_unlock(&c->lock);

@@ -198,6 +198,9 @@ typedef struct heap_arena {
      * everything at or above it is still zero from the OS. Only grows.
      * Written under the heap lock. */
     _Atomic uintptr_t zeroed_base;
+    /* gccheckmark's bitmap, one bit per word (mark.c); allocated on first use,
+     * touched only with the world stopped. */
+    uint8_t *checkmarks;
 } heap_arena;
 
 /* ---- gcBits arenas -----------------------------------------------------------
@@ -347,6 +350,9 @@ extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's mcache, created on first use (fatal before tc_init). */
 mcache *mcache_current(void);
+/* Release and free the calling thread's cache (tc_thread_detach calls it;
+ * the thread's next allocation attaches it again and makes a new cache). */
+void mcache_thread_exit(void);
 /* Replace the cache's span for class spc by one with a free slot. Returns
  * the new span, NULL when the OS has no more memory. */
 mspan *mcache_refill(mcache *c, spanclass spc);

@@ -48,6 +48,8 @@
 #define TC_NOINLINE    __attribute__((noinline))
 #define TC_INLINE      static inline __attribute__((always_inline))
 #define TC_CACHELINE   64
+/* Thread-locals on hot paths: one load, also in the shared library. */
+#define TC_TLS_IE __attribute__((tls_model("initial-exec")))
 
 /* Heap geometry (Go's values for linux/amd64). */
 #define TC_PAGE_SHIFT  13

@@ -11,6 +11,8 @@
  */
 #include "stats.h"
 
+#include "gc.h"
+
 #include "mheap.h" /* heap (mheap.c): mheap_read_stats */
 
 #include <inttypes.h>
@@ -52,6 +54,14 @@ void sysstat_move(tc_sysstat *from, tc_sysstat *to, uint64_t n)
     sysstat_add(from, -(int64_t)n);
 }
 
+uint64_t stats_sys_total(void)
+{
+    uint64_t t = 0;
+    for (int c = 0; c < TC_SYSCAT_COUNT; c++)
+        t += atomic_load_explicit(&category_total[c], memory_order_relaxed);
+    return t;
+}
+
 uint64_t tc_sysstat_read(const tc_sysstat *stat)
 {
     if (stat == NULL) stat = &tc_sysstat_other;
@@ -67,6 +77,7 @@ void tc_read_stats(tc_stats *out)
     }
     out->persistent_inuse = atomic_load_explicit(&stats_persistent_inuse, memory_order_relaxed);
     mheap_read_stats(out); /* heap (mheap.c) */
+    gc_read_stats(out);    /* collector (gc.c) */
 }
 
 void tc_print_stats(const tc_stats *st, FILE *out)

@@ -23,6 +23,9 @@ void sysstat_add(tc_sysstat *stat, int64_t delta);
 /* Move n bytes from one stat to another (a no-op when they are the same). */
 void sysstat_move(tc_sysstat *from, tc_sysstat *to, uint64_t n);
 
+/* Every byte the library holds from the OS (the sum of the categories). */
+uint64_t stats_sys_total(void);
+
 /* Bytes handed out by the persistent allocator. (Each fixalloc pool counts
  * its own in f->inuse.) */
 extern _Atomic uint64_t stats_persistent_inuse;

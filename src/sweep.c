@@ -32,9 +32,10 @@
  *   - a slot that is marked but was not allocated is a "zombie": something
  *     pointed at a free object, and the mark made it look alive. Fatal.
  *
- * Concurrency: nactive counts sweepers between claim and release (relaxed
- * increments, acq_rel decrement so that sweep_finish's acquire load sees the
- * span's final state). The background sweeper sleeps on sweep_cv under
+ * Concurrency: nactive counts sweepers at work, registered before they read
+ * the heap's sweepgen; the collector closes a gate and waits for nactive to
+ * drop to zero before it advances sweepgen (sweep_close_gate: a Dekker
+ * handshake on two sequentially consistent atomics). The background sweeper sleeps on sweep_cv under
  * sweep_mu (a plain pthread mutex taken by no mutator on a fast path; leaf).
  */
 #include "sweep.h"
@@ -151,58 +152,86 @@ static mspan *claim_unswept(mcentral *c, uint32_t sg, bool partial_only)
     if (!atomic_compare_exchange_strong(&s->sweepgen, &want, sg - 1))
         tc_throw("sweep: span %p on an unswept list has sweepgen %u, heap %u",
                  (void *)s->startaddr, want, sg);
-    atomic_fetch_add_explicit(&nactive, 1, memory_order_relaxed);
     return s;
 }
 
-static void unclaim(void) { atomic_fetch_sub_explicit(&nactive, 1, memory_order_acq_rel); }
-
 /* ---- entry points ------------------------------------------------------------- */
+
+/* A sweeper registers before it reads sweepgen, and the collector closes
+ * the gate before it advances sweepgen: whichever comes second sees the
+ * other (both sides use sequentially consistent operations, a Dekker
+ * handshake), so a registered sweeper's sweepgen stays current until it
+ * leaves. The background sweeper is never stopped, which is why stopping
+ * the world alone would not do. */
+static _Atomic int gate_closed;
+
+static bool sweep_enter(void)
+{
+    atomic_fetch_add(&nactive, 1);
+    if (tc_unlikely(atomic_load(&gate_closed))) {
+        atomic_fetch_sub(&nactive, 1);
+        return false;
+    }
+    return true;
+}
+
+static void sweep_exit(void) { atomic_fetch_sub_explicit(&nactive, 1, memory_order_acq_rel); }
+
+void sweep_close_gate(void)
+{
+    atomic_store(&gate_closed, 1);
+    while (atomic_load(&nactive) != 0) sched_yield();
+}
+
+void sweep_open_gate(void) { atomic_store(&gate_closed, 0); }
 
 mspan *sweep_for_cache(mcentral *c, int budget)
 {
+    mspan *found = NULL;
+    critical_enter();
+    if (!sweep_enter()) {
+        critical_leave();
+        return NULL;
+    }
     uint32_t sg = heap_sg();
-    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) == sg) return NULL;
-    for (int i = 0; i < budget; i++) {
-        critical_enter();
+    for (int i = 0; i < budget && atomic_load_explicit(&drained_gen, memory_order_relaxed) != sg;
+         i++) {
         mspan *s = claim_unswept(c, sg, false);
-        if (s == NULL) {
-            critical_leave();
-            return NULL;
-        }
+        if (s == NULL) break;
         bool live = sweep_span(s, sg);
         if (live && s->alloc_count < s->nelems) {
-            /* Ours: cached by the caller, so on no list. */
-            unclaim();
-            critical_leave();
-            return s;
+            found = s; /* ours: the caller caches it, so it goes on no list */
+            break;
         }
         if (live) sweep_release(s, sg);
-        unclaim();
-        critical_leave();
     }
-    return NULL;
+    sweep_exit();
+    critical_leave();
+    return found;
 }
 
 size_t sweep_one(void)
 {
-    uint32_t sg = heap_sg();
-    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) == sg) return 0;
-    for (unsigned spc = 0; spc < TC_NUM_SPAN_CLASSES; spc++) {
-        critical_enter();
-        mspan *s = claim_unswept(&mheap_.central[spc], sg, false);
-        if (s == NULL) {
-            critical_leave();
-            continue;
-        }
-        size_t npages = s->npages;
-        if (sweep_span(s, sg)) sweep_release(s, sg);
-        unclaim();
+    size_t npages = 0;
+    critical_enter();
+    if (!sweep_enter()) {
         critical_leave();
-        return npages;
+        return 0;
     }
-    atomic_store_explicit(&drained_gen, sg, memory_order_relaxed);
-    return 0;
+    uint32_t sg = heap_sg();
+    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) != sg) {
+        for (unsigned spc = 0; spc < TC_NUM_SPAN_CLASSES; spc++) {
+            mspan *s = claim_unswept(&mheap_.central[spc], sg, false);
+            if (s == NULL) continue;
+            npages = s->npages;
+            if (sweep_span(s, sg)) sweep_release(s, sg);
+            break;
+        }
+        if (npages == 0) atomic_store_explicit(&drained_gen, sg, memory_order_relaxed);
+    }
+    sweep_exit();
+    critical_leave();
+    return npages;
 }
 
 void sweep_pages(size_t npages)

@@ -21,6 +21,10 @@ void sweep_pages(size_t npages);
 void sweep_finish(void);
 bool sweep_done(void);
 
+/* Around the advance of sweepgen (world stopped): keep every sweeper out. */
+void sweep_close_gate(void);
+void sweep_open_gate(void);
+
 /* Wake (starting it the first time) the background sweeper. */
 void sweep_start_background(void);
 

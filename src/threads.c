@@ -89,6 +89,8 @@
  */
 #include "threads.h"
 
+#include "mheap.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -480,6 +482,10 @@ void tc_thread_detach(void)
     if (tc_critical_depth != 0)
         tc_throw("tc_thread_detach: inside a runtime critical section (depth %d)",
                  (int)tc_critical_depth);
+    /* The thread's allocation cache goes back first, while the thread is
+     * still attached (a collection may not find a cache in use by a thread it
+     * cannot stop). An allocation after detaching attaches the thread again. */
+    mcache_thread_exit();
     registry_lock_acquire(t);
     critical_enter();
     tls_self = NULL; /* from here a stray stop signal is ignored */

@@ -171,7 +171,6 @@ static void *new_object(struct world *w, int kind)
 }
 
 /* The object a (possibly interior) pointer leads to, given the edge's offset. */
-static uint64_t id_of(void *p, size_t off) { return p ? *(uint64_t *)((char *)p - off) : 0; }
 
 /* ---- verification ---------------------------------------------------------------------- */
 
