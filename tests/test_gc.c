@@ -270,16 +270,19 @@ TC_TEST(threads_attach_detach_and_allocate_during_collections)
 
 /* ---- misuse ------------------------------------------------------------------ */
 
+struct holder {
+    void *p;
+};
+
 static void dangling_precise_pointer(void)
 {
-    struct node *a = tc_new(node_t);
-    struct node **root = malloc(sizeof *root);
-    *root = a;
-    tc_root_register(root, sizeof *root, node_t, 0);
-    /* A pointer into the heap that is not an object: a free slot of a's span. */
-    char *junk = tc_alloc_noscan(64);
-    a->other = junk + 8 * 64 * 100; /* well past the live objects of that span */
-    for (int i = 0; i < 3; i++) tc_gc();
+    struct holder *root = calloc(1, sizeof *root);
+    tc_root_register(root, sizeof *root, TC_TYPE(struct holder, p), 0);
+    /* A pointer into the heap that is not an object: the slot after the only
+     * object of a fresh span of 3072-byte objects, which is free. */
+    char *only = tc_alloc_noscan(3000);
+    root->p = only + tc_object_size(only);
+    tc_gc();
 }
 
 TC_TEST(invalid_pointer_in_a_precise_slot_is_fatal)
