@@ -98,6 +98,9 @@ mspan *mcentral_cache_span(mcentral *c)
     mspan_refill_alloc_cache(s, fi & ~(uint32_t)63);
     s->alloc_cache >>= fi % 64;
     s->alloc_count_before_cache = s->alloc_count;
+#ifndef NDEBUG
+    mspan_check(s); /* debug builds: every span an mcache takes is checked */
+#endif
     return s;
 }
 
