@@ -1,5 +1,6 @@
 # Short commands over CMake. BUILD picks the build folder; CMAKE_ARGS adds
 # configuration (e.g. CMAKE_ARGS=-DTC_SANITIZE=address,undefined).
+# BENCH_ARGS goes to bench/run.sh (e.g. BENCH_ARGS=--quick).
 BUILD      ?= build
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
@@ -22,7 +23,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 bench: build
-	bench/run.sh $(BUILD)
+	bench/run.sh $(BENCH_ARGS) $(BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -21,6 +21,7 @@
 #ifndef TRICOLOR_H
 #define TRICOLOR_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,8 @@ typedef struct tc_config {
     int gc_percent;       /* GOGC: heap growth before a collection; <0: off */
     int64_t memory_limit; /* soft limit in bytes; INT64_MAX: none */
     const char *debug;    /* extra TC_DEBUG settings, applied after the environment's */
+    int stop_signal;      /* signal that stops threads for the collector; default SIGPWR
+                             (Threads section below, docs/threads.md) */
 } tc_config;
 
 /* Defaults, then the environment: TC_GOGC (percent or "off"), TC_MEMLIMIT
@@ -57,6 +60,51 @@ TC_API void tc_config_default(tc_config *cfg);
  * it. Calling tc_init a second time is a fatal error. The unmanaged allocators
  * below work before tc_init; everything else needs it. */
 TC_API void tc_init(const tc_config *cfg);
+
+/* ------------------------------------------------------------------------
+ * Threads. Every thread that holds heap pointers must be attached: the
+ * collector scans attached threads' stacks and registers, and stops them
+ * while it needs the world still. A stop does not wait for the thread's
+ * cooperation: a thread that does not reach a safepoint within tens of
+ * microseconds gets tc_config.stop_signal (default SIGPWR), whose handler
+ * parks it. The handler is installed with SA_RESTART | SA_ONSTACK, so system
+ * calls are restarted except those signal(7) says never are (poll, select,
+ * nanosleep, epoll_wait, ...), which may fail with EINTR. The host must not
+ * block, ignore or take over that signal in attached threads. See
+ * docs/threads.md.
+ * ------------------------------------------------------------------------ */
+
+/* Register the calling thread; its stack bounds are found by the library.
+ * tc_init attaches the thread that calls it. Attaching twice is a no-op.
+ * Returns 0, or -1 with errno set (ENOMEM, or from pthread_getattr_np).
+ * Waits while a stop is in progress. Fatal before tc_init. */
+TC_API int tc_thread_attach(void);
+
+/* Unregister the calling thread (fatal if it is not attached). Its stack is
+ * no longer scanned. Waits while a stop is in progress. A thread that exits
+ * while attached is detached on exit. */
+TC_API void tc_thread_detach(void);
+
+/* pthread_create, with the new thread attached for its whole life: attached
+ * before start_routine runs, detached when it returns or calls pthread_exit.
+ * Returns 0 or an error number, like pthread_create. The thread's return
+ * value is not a root: do not return the only pointer to a heap object. */
+TC_API int tc_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                             void *(*start_routine)(void *), void *arg);
+
+/* A blocking region: between enter and leave the thread promises not to
+ * read or write heap pointers (not even on its own stack) nor call into
+ * tricolor, except tc_blocking_leave. It counts as stopped and is never
+ * signalled; its stack is scanned from the point where it entered, with the
+ * registers it had at the call. Wrap long system calls and foreign code in
+ * one. tc_blocking_leave waits while a stop is in progress. Not nestable. */
+TC_API void tc_blocking_enter(void);
+TC_API void tc_blocking_leave(void);
+
+/* Park here if the collector is stopping the world. Costs one relaxed load
+ * when it is not. Optional: threads that never call it are stopped by the
+ * signal; long loops that call it avoid being signalled. */
+TC_API void tc_safepoint(void);
 
 /* ------------------------------------------------------------------------
  * Types: an object's size and which of its words hold heap pointers
@@ -328,7 +376,6 @@ typedef struct tc_stats {
     uint64_t sys_by_category[TC_SYSCAT_COUNT];
     uint64_t sys_total;
     uint64_t persistent_inuse; /* bytes handed out by tc_persistent_alloc */
-    uint64_t fixalloc_inuse;   /* bytes handed out by every fixalloc pool, not freed */
 
     /* ---- heap (mheap.c, malloc.c): begin ----
      * Objects are counted when they are allocated; a thread's small-object

@@ -14,8 +14,8 @@
  *
  * Concurrency: none inside. The caller serialises all calls on one pool, as
  * in Go, where every pool is guarded by the lock of the structure that owns
- * it. The only shared state touched is the global in-use statistic (relaxed
- * atomic).
+ * it. Nothing shared is touched on alloc or free: each pool counts its own
+ * bytes in use (f->inuse), so a pair costs no atomic operation.
  *
  * Debug checks (TC_DEBUG=fixalloccheck=1, read at tc_fixalloc_init): the pool
  * records each chunk with one bit per object, set while the object is handed
@@ -154,7 +154,6 @@ void *tc_fixalloc_alloc(tc_fixalloc *f)
         f->nchunk -= (uint32_t)f->size;
     }
     f->inuse += f->size;
-    atomic_fetch_add_explicit(&stats_fixalloc_inuse, (int64_t)f->size, memory_order_relaxed);
     if (f->check) check_alloc(f, (uintptr_t)v);
     return v;
 }
@@ -166,7 +165,6 @@ void tc_fixalloc_free(tc_fixalloc *f, void *obj)
     if (tc_unlikely(f->inuse < f->size))
         tc_throw("fixalloc_free: pool %p has nothing handed out, freeing %p", (void *)f, obj);
     f->inuse -= f->size;
-    atomic_fetch_add_explicit(&stats_fixalloc_inuse, -(int64_t)f->size, memory_order_relaxed);
     *(void **)obj = f->list;
     f->list = obj;
 }

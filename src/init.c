@@ -13,12 +13,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "debug.h"
 #include "mheap.h" /* heap (mheap.c) */
 #include "pacer.h"
+#include "threads.h"
 
 tc_config init_config;
 static _Atomic int init_state; /* 0: not started, 1: running, 2: done */
@@ -62,7 +64,10 @@ static bool parse_percent(const char *s, int *out)
 
 void tc_config_default(tc_config *cfg)
 {
-    *cfg = (tc_config){.gc_percent = 100, .memory_limit = INT64_MAX, .debug = NULL};
+    *cfg = (tc_config){.gc_percent = 100,
+                       .memory_limit = INT64_MAX,
+                       .debug = NULL,
+                       .stop_signal = SIGPWR /* Threads: see docs/threads.md */};
     const char *v = getenv("TC_GOGC");
     if (v != NULL && !parse_percent(v, &cfg->gc_percent))
         tc_warn("TC_GOGC=%s is not a percentage or \"off\"; using %d", v, cfg->gc_percent);
@@ -84,5 +89,9 @@ void tc_init(const tc_config *cfg)
     debug_parse(init_config.debug);
     pacer_init(init_config.gc_percent, init_config.memory_limit);
     mheap_init(); /* heap (mheap.c) */
+    /* The stop signal's handler, then the initial thread. */
+    threads_init(init_config.stop_signal);
+    if (tc_thread_attach() != 0)
+        tc_throw("tc_init: cannot attach the initial thread (errno %d)", errno);
     atomic_store_explicit(&init_state, 2, memory_order_release);
 }

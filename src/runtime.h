@@ -12,14 +12,21 @@
  * thread inside one. The global lock order is written here, once, and each
  * file that takes two locks names this list:
  *
- *   0. roots.c roots_mu (may take persistent's lock through its fixalloc pool)
- *   1. persistent.c orphan_lock (leaf: nothing is taken while holding it)
- *   2. gcwork.c list_lock (leaf)
- *   Later subsystems insert themselves above this leaf.
+ *   1. threads.c registry_lock (a plain pthread mutex, first of all: held by
+ *      a stopper from threads_stop_world to threads_start_world; an attached
+ *      thread waits for it outside any critical section, counted as stopped)
+ *   2. threads.c start_lock (tc_pthread_create's argument pool; nothing but
+ *      the allocators' locks below is taken under it)
+ *   3. roots.c roots_mu (may take persistent's lock through its fixalloc pool)
+ *   4. pacer.c pacer_mu (leaf)
+ *   5. persistent.c orphan_lock (leaf: nothing is taken while holding it)
+ *   6. gcwork.c list_lock (leaf)
+ *   Later subsystems insert themselves between 2 and 5 (the collector runs
+ *   with the world stopped, under registry_lock).
  *
- *   ---- heap (mheap.c, mcentral.c): begin ----
- *   mcentral.lock (one per span class): leaf; nothing is taken while it is
- *       held, and it is never taken while the heap lock is held.
+ *   ---- heap (mheap.c, mcentral.c): begin ---- (between 2 and 5 above)
+ *   mcentral.lock (one per span class): nothing is taken while it is held,
+ *       and it is never taken while the heap lock is held.
  *   mheap_.lock: may take, inside it, the gcbits lock and (through
  *       fixalloc / persistent_alloc) persistent's orphan_lock.
  *   gcbits lock (mheap.c): leaf below mheap_.lock.

@@ -24,7 +24,6 @@ tc_sysstat stat_heap = TC_SYSSTAT_INIT("heap", TC_SYSCAT_HEAP);
 
 static _Atomic uint64_t category_total[TC_SYSCAT_COUNT];
 _Atomic uint64_t stats_persistent_inuse;
-_Atomic int64_t stats_fixalloc_inuse;
 
 static const char *const category_names[TC_SYSCAT_COUNT] = {
     "heap", "persistent", "fixalloc", "gc metadata", "other",
@@ -67,8 +66,6 @@ void tc_read_stats(tc_stats *out)
         out->sys_total += out->sys_by_category[c];
     }
     out->persistent_inuse = atomic_load_explicit(&stats_persistent_inuse, memory_order_relaxed);
-    out->fixalloc_inuse =
-        (uint64_t)atomic_load_explicit(&stats_fixalloc_inuse, memory_order_relaxed);
     mheap_read_stats(out); /* heap (mheap.c) */
 }
 
@@ -79,7 +76,6 @@ void tc_print_stats(const tc_stats *st, FILE *out)
         fprintf(out, "  %-26s %14" PRIu64 "\n", category_names[c], st->sys_by_category[c]);
     fprintf(out, "  %-26s %14" PRIu64 "\n", "total", st->sys_total);
     fprintf(out, "%-28s %14" PRIu64 "\n", "persistent in use", st->persistent_inuse);
-    fprintf(out, "%-28s %14" PRIu64 "\n", "fixalloc in use", st->fixalloc_inuse);
     /* ---- heap (mheap.c): begin ---- */
     static const struct {
         const char *name;

@@ -23,8 +23,8 @@ void sysstat_add(tc_sysstat *stat, int64_t delta);
 /* Move n bytes from one stat to another (a no-op when they are the same). */
 void sysstat_move(tc_sysstat *from, tc_sysstat *to, uint64_t n);
 
-/* Bytes handed out by the persistent allocator and by all fixalloc pools. */
+/* Bytes handed out by the persistent allocator. (Each fixalloc pool counts
+ * its own in f->inuse.) */
 extern _Atomic uint64_t stats_persistent_inuse;
-extern _Atomic int64_t stats_fixalloc_inuse;
 
 #endif
