@@ -87,9 +87,7 @@ mspan *mcentral_cache_span(mcentral *c)
     if (s == NULL) {
         s = mcentral_grow(c);
         if (s == NULL) return NULL;
-        tc_lock(&c->lock);
-        c->nspans++;
-        tc_unlock(&c->lock);
+        atomic_fetch_add_explicit(&c->nspans, 1, memory_order_relaxed);
     }
     /* The span is ours now: no lock. sweepgen = sg + 3 says "swept, cached". */
     atomic_store_explicit(&s->sweepgen, sg + 3, memory_order_relaxed);
@@ -128,7 +126,7 @@ void mcentral_add_large(mcentral *c, mspan *s)
 {
     tc_lock(&c->lock);
     mspan_list_push(full_swept(c, heap_sweepgen()), s);
-    c->nspans++;
+    atomic_fetch_add_explicit(&c->nspans, 1, memory_order_relaxed);
     tc_unlock(&c->lock);
 }
 
