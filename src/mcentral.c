@@ -84,9 +84,7 @@ mspan *mcentral_cache_span(mcentral *c)
     if (s == NULL) {
         s = mcentral_grow(c);
         if (s == NULL) return NULL;
-        tc_lock(&c->lock);
-        c->nspans++;
-        tc_unlock(&c->lock);
+        atomic_fetch_add_explicit(&c->nspans, 1, memory_order_relaxed);
     }
     /* The span is ours now: no lock. sweepgen = sg + 3 says "swept, cached". */
     atomic_store_explicit(&s->sweepgen, sg + 3, memory_order_relaxed);
@@ -95,6 +93,9 @@ mspan *mcentral_cache_span(mcentral *c)
     mspan_refill_alloc_cache(s, fi & ~(uint32_t)63);
     s->alloc_cache >>= fi % 64;
     s->alloc_count_before_cache = s->alloc_count;
+#ifndef NDEBUG
+    mspan_check(s); /* debug builds: every span an mcache takes is checked */
+#endif
     return s;
 }
 
@@ -125,7 +126,7 @@ void mcentral_add_large(mcentral *c, mspan *s)
     tc_lock(&c->lock);
     atomic_store_explicit(&s->sweepgen, heap_sweepgen(), memory_order_relaxed);
     mspan_list_push(full_swept(c, heap_sweepgen()), s);
-    c->nspans++;
+    atomic_fetch_add_explicit(&c->nspans, 1, memory_order_relaxed);
     tc_unlock(&c->lock);
 }
 

@@ -357,8 +357,10 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
         s->nelems = (uint32_t)(usable / s->elemsize);
         s->limit = base + (uintptr_t)s->nelems * s->elemsize;
     }
-    s->alloc_bits = gcbits_alloc(s->nelems);
-    s->gcmark_bits = gcbits_alloc(s->nelems);
+    /* Both bitmaps in one call (one trip through the gcbits lock). */
+    uint32_t rounded = (uint32_t)tc_align_up(s->nelems, 64);
+    s->alloc_bits = gcbits_alloc(2 * rounded);
+    s->gcmark_bits = s->alloc_bits + rounded / 8;
     s->alloc_cache = ~(uint64_t)0;
     atomic_store_explicit(&s->sweepgen,
                           atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed),

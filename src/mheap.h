@@ -223,7 +223,7 @@ struct mcentral {
      * sweepgen parity: [sg/2 % 2] swept, the other unswept (Go's layout). */
     mspan_list partial[2];
     mspan_list full[2];
-    uint64_t nspans; /* spans this mcentral ever got from the heap */
+    _Atomic uint64_t nspans; /* spans this mcentral ever got from the heap (relaxed) */
 } __attribute__((aligned(TC_CACHELINE)));
 
 typedef struct mcache mcache;

@@ -24,9 +24,9 @@
  *   Later subsystems insert themselves between 2 and 5 (the collector runs
  *   with the world stopped, under registry_lock).
  *
- *   ---- heap (mheap.c, mcentral.c): begin ----
- *   mcentral.lock (one per span class): leaf; nothing is taken while it is
- *       held, and it is never taken while the heap lock is held.
+ *   ---- heap (mheap.c, mcentral.c): begin ---- (between 2 and 5 above)
+ *   mcentral.lock (one per span class): nothing is taken while it is held,
+ *       and it is never taken while the heap lock is held.
  *   mheap_.lock: may take, inside it, the gcbits lock and (through
  *       fixalloc / persistent_alloc) persistent's orphan_lock.
  *   gcbits lock (mheap.c): leaf below mheap_.lock.

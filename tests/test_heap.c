@@ -109,6 +109,10 @@ TC_TEST(heap_grows_contiguously_across_arenas)
     void *b = tc_alloc_noscan((size_t)60 << 20);
     CHECK(a != NULL && b != NULL);
     CHECK(mheap_.n_arenas >= before + 1);
+    /* b lies past every page used before (a ends beyond them, first fit puts
+     * b after a): fresh from the OS, known zero, so it is never cleared */
+    CHECK((uintptr_t)b > (uintptr_t)a);
+    CHECK_EQ(mheap_span_of_heap((uintptr_t)b)->needzero, 0);
     /* consecutive arenas were reserved at consecutive addresses */
     size_t contiguous = 0;
     for (size_t i = 1; i < mheap_.n_arenas; i++)
