@@ -442,13 +442,13 @@ typedef struct tc_stats {
     /* Pauses by length: entry 0 under 1 us, entry i in [2^(i-1), 2^i) us,
      * the last entry everything longer. */
     uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
-    uint64_t heap_marked;    /* bytes marked live by the last cycle */
-    uint64_t heap_live;      /* marked + allocated since (the pacer's heap) */
-    uint64_t next_gc;        /* the heap goal: a cycle starts when heap_live reaches it */
-    uint64_t last_gc_ns;     /* end of the last cycle, ns since tc_init */
-    double gc_cpu_fraction;  /* collector CPU / (elapsed time x CPUs) since tc_init */
-    uint64_t stop_last_ns;   /* time to stop the world, last cycle */
-    uint64_t stop_max_ns;    /* and the longest */
+    uint64_t heap_marked;   /* bytes marked live by the last cycle */
+    uint64_t heap_live;     /* marked + allocated since (the pacer's heap) */
+    uint64_t next_gc;       /* the heap goal: a cycle starts when heap_live reaches it */
+    uint64_t last_gc_ns;    /* end of the last cycle, ns since tc_init */
+    double gc_cpu_fraction; /* collector CPU / (elapsed time x CPUs) since tc_init */
+    uint64_t stop_last_ns;  /* time to stop the world, last cycle */
+    uint64_t stop_max_ns;   /* and the longest */
 } tc_stats;
 
 /* A consistent-enough snapshot: each counter is read atomically, the set is not. */

@@ -103,10 +103,10 @@ int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t start_cv, done_cv;
-    uint64_t gen;  /* bumped to start a mark; under mu */
-    int nrunning;  /* helpers still marking; under mu */
-    int nhelpers;  /* helper threads started so far; under mu */
-    int nproc;     /* markers in this mark, the caller included */
+    uint64_t gen; /* bumped to start a mark; under mu */
+    int nrunning; /* helpers still marking; under mu */
+    int nhelpers; /* helper threads started so far; under mu */
+    int nproc;    /* markers in this mark, the caller included */
     _Atomic int nwait;
     gcwork gcw[MAX_MARKERS];
     _Atomic uint64_t cpu_ns; /* markers' CPU time in this mark */
@@ -120,8 +120,7 @@ static void mark_worker_run(gcwork *w)
 {
     uint64_t t0 = thread_cpu_ns();
     for (;;) {
-        while (markroot_claim_and_run(w)) {
-        }
+        while (markroot_claim_and_run(w)) {}
         mark_drain(w);
         atomic_fetch_add_explicit(&mk.nwait, 1, memory_order_acq_rel);
         bool done = false;
@@ -135,8 +134,10 @@ static void mark_worker_run(gcwork *w)
                 done = true;
                 break;
             }
-            if (spins < 64) cpu_relax();
-            else sched_yield();
+            if (spins < 64)
+                cpu_relax();
+            else
+                sched_yield();
         }
         if (done) break;
     }
@@ -270,9 +271,9 @@ uint64_t gc_cycles(void) { return atomic_load_explicit(&ncycles, memory_order_ac
 /* ---- the cycle ----------------------------------------------------------------- */
 
 typedef struct cycle_times {
-    uint64_t t_start;   /* the cycle began (sweep_finish) */
-    uint64_t t_stop;    /* the stop was requested: the pause begins */
-    uint64_t t_stopped; /* sweep termination done: marking begins */
+    uint64_t t_start;         /* the cycle began (sweep_finish) */
+    uint64_t t_stop;          /* the stop was requested: the pause begins */
+    uint64_t t_stopped;       /* sweep termination done: marking begins */
     uint64_t t_marked, t_end; /* marking done; the world restarts */
     uint64_t stw1_cpu, mark_cpu, stw2_cpu;
     uint64_t heap0, heap2, goal, roots;
@@ -299,13 +300,12 @@ static void print_gctrace(uint64_t n, const cycle_times *t, gc_reason why)
             "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+0/%.3f/0+%.3f ms cpu, "
             "%.0f->%.0f->%.0f MB, %.0f MB goal, %.0f MB roots, %d P, %zu threads stopped in "
             "%.3f ms%s\n",
-            n, (double)(t->t_start - start_ns) * 1e-9, pct,
-            (double)(t->t_stopped - t->t_stop) * ms, (double)(t->t_marked - t->t_stopped) * ms,
-            (double)(t->t_end - t->t_marked) * ms, (double)t->stw1_cpu * ms,
-            (double)t->mark_cpu * ms, (double)t->stw2_cpu * ms, (double)t->heap0 / MB,
-            (double)t->heap0 / MB, (double)t->heap2 / MB, (double)t->goal / MB,
-            (double)t->roots / MB, t->nproc, t->nthreads, (double)t->stop_ns * ms,
-            why == GC_TRIGGER_FORCED ? " (forced)" : "");
+            n, (double)(t->t_start - start_ns) * 1e-9, pct, (double)(t->t_stopped - t->t_stop) * ms,
+            (double)(t->t_marked - t->t_stopped) * ms, (double)(t->t_end - t->t_marked) * ms,
+            (double)t->stw1_cpu * ms, (double)t->mark_cpu * ms, (double)t->stw2_cpu * ms,
+            (double)t->heap0 / MB, (double)t->heap0 / MB, (double)t->heap2 / MB,
+            (double)t->goal / MB, (double)t->roots / MB, t->nproc, t->nthreads,
+            (double)t->stop_ns * ms, why == GC_TRIGGER_FORCED ? " (forced)" : "");
 }
 
 static void count_thread(tc_thread *t, void *arg)
@@ -354,8 +354,7 @@ static void run_cycle(gc_reason why)
         checkmark_begin();
         markroot_rewind();
         gcwork *w = &mk.gcw[0];
-        while (markroot_claim_and_run(w)) {
-        }
+        while (markroot_claim_and_run(w)) {}
         mark_drain(w);
         gcw_dispose(w);
         work_check(true);
@@ -369,7 +368,8 @@ static void run_cycle(gc_reason why)
     sweep_open_gate();
     atomic_store(&gc_phase, GC_OFF);
     uint64_t sys_total = stats_sys_total();
-    pacer_inputs in = {.heap_marked = marked, .root_bytes = t.roots,
+    pacer_inputs in = {.heap_marked = marked,
+                       .root_bytes = t.roots,
                        .overhead = sys_total > marked ? sys_total - marked : 0};
     pacer_commit(&in);
     t.heap2 = marked;

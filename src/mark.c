@@ -101,8 +101,7 @@ static void describe_slot(uintptr_t slot, char *buf, size_t n)
 
 static const char *span_state_name(const mspan *s)
 {
-    return atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE ? "in use"
-                                                                                : "free";
+    return atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE ? "in use" : "free";
 }
 
 TC_NOINLINE static void bad_pointer(uintptr_t v, uintptr_t slot)
@@ -111,8 +110,8 @@ TC_NOINLINE static void bad_pointer(uintptr_t v, uintptr_t slot)
     describe_slot(slot, where, sizeof where);
     mspan *s = mheap_span_of(v);
     if (s == NULL)
-        tc_throw("invalid pointer %p found in %s: it points into a free part of the heap", (void *)v,
-                 where);
+        tc_throw("invalid pointer %p found in %s: it points into a free part of the heap",
+                 (void *)v, where);
     tc_throw("invalid pointer %p found in %s: span %p [%p,%p) class %u is %s and %p is not an "
              "allocated object (TC_DEBUG=invalidptr=0 ignores this)",
              (void *)v, where, (void *)s, (void *)s->startaddr, (void *)s->limit,
@@ -128,8 +127,8 @@ TC_NOINLINE static void bad_pointer(uintptr_t v, uintptr_t slot)
 void checkmark_begin(void)
 {
     for (size_t i = 0; i < mheap_.n_arenas; i++) {
-        heap_arena *ha = atomic_load_explicit(&mheap_.arenas[mheap_.all_arenas[i]],
-                                              memory_order_acquire);
+        heap_arena *ha =
+            atomic_load_explicit(&mheap_.arenas[mheap_.all_arenas[i]], memory_order_acquire);
         if (ha->checkmarks == NULL) {
             ha->checkmarks = sys_alloc(CHECKMARK_BYTES, &stat_gcmeta);
             if (ha->checkmarks == NULL) tc_throw("gccheckmark: out of memory for the bitmap");
@@ -249,8 +248,10 @@ void scanobject(uintptr_t b, gcwork *w)
         /* Relaxed atomic: with concurrent marking the owner may be storing. */
         uintptr_t v = __atomic_load_n((uintptr_t *)slot, __ATOMIC_RELAXED);
         if (v < 4096 || (v >= b && v < end)) continue; /* nil-ish, or into itself */
-        if (conservative) shade_conservative(v, slot, w);
-        else shade_precise(v, slot, w);
+        if (conservative)
+            shade_conservative(v, slot, w);
+        else
+            shade_precise(v, slot, w);
     }
     w->scan_work += s->elemsize;
 }

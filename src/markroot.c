@@ -78,8 +78,8 @@ static void add_root(const struct tc_root *r, void *arg)
     for (size_t off = 0; off < r->size; off += shard) {
         reserve(njobs + 1);
         size_t len = r->size - off < shard ? r->size - off : shard;
-        jobs[njobs++] = (root_job){.kind = JOB_ROOT, .base = r->base + off, .len = len,
-                                   .layout = r->layout};
+        jobs[njobs++] =
+            (root_job){.kind = JOB_ROOT, .base = r->base + off, .len = len, .layout = r->layout};
     }
     root_bytes += r->size;
 }
@@ -118,8 +118,10 @@ bool markroot_remaining(void)
 static void run_job(const root_job *j, gcwork *w)
 {
     if (j->kind == JOB_ROOT) {
-        if (j->layout != NULL) scanblock_typed(j->base, j->len, j->layout, w);
-        else scan_conservative(j->base, j->base + j->len, w);
+        if (j->layout != NULL)
+            scanblock_typed(j->base, j->len, j->layout, w);
+        else
+            scan_conservative(j->base, j->base + j->len, w);
         return;
     }
     uintptr_t lo, hi;

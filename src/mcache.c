@@ -43,7 +43,6 @@ mspan mcache_empty_span = {.nelems = 0, .alloc_cache = 0};
 
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
-
 static void flush_span_counts(mspan *s)
 {
     uint32_t n = s->alloc_count - s->alloc_count_before_cache;

@@ -35,6 +35,7 @@
  * lock is ever held while taking the heap lock. See runtime.h's lock order.
  */
 #include "mheap.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <string.h>
@@ -423,11 +424,22 @@ uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
     return s->startaddr + i * s->elemsize;
 }
 
+/* The public lookups may run while the span is being swept: sweep it first
+ * (Go's ensureSwept), so its alloc bits and freeindex are one consistent
+ * pair. The collector's own lookups run with the world stopped instead. */
+static uintptr_t find_object_swept(uintptr_t p, mspan **sp)
+{
+    mspan *s = mheap_span_of_heap(p);
+    if (s == NULL) return 0;
+    sweep_ensure_swept(s);
+    return mheap_find_object(p, sp, NULL);
+}
+
 void *tc_object_base(const void *ptr)
 {
     mspan *s;
     uintptr_t p = (uintptr_t)ptr;
-    uintptr_t x = mheap_find_object(p, &s, NULL);
+    uintptr_t x = find_object_swept(p, &s);
     if (x == 0) return NULL;
     if (mspan_has_header(s)) {
         if (p < x + MALLOC_HEADER_SIZE) return NULL; /* the header is not the object's */
@@ -440,7 +452,7 @@ size_t tc_object_size(const void *ptr)
 {
     mspan *s;
     uintptr_t p = (uintptr_t)ptr;
-    uintptr_t x = mheap_find_object(p, &s, NULL);
+    uintptr_t x = find_object_swept(p, &s);
     if (x == 0) return 0;
     if (mspan_is_large(s)) return s->limit - x;
     if (mspan_has_header(s)) {

@@ -35,8 +35,8 @@
  * Concurrency: nactive counts sweepers at work, registered before they read
  * the heap's sweepgen; the collector closes a gate and waits for nactive to
  * drop to zero before it advances sweepgen (sweep_close_gate: a Dekker
- * handshake on two sequentially consistent atomics). The background sweeper sleeps on sweep_cv under
- * sweep_mu (a plain pthread mutex taken by no mutator on a fast path; leaf).
+ * handshake on two sequentially consistent atomics). The background sweeper sleeps on sweep_cv
+ * under sweep_mu (a plain pthread mutex taken by no mutator on a fast path; leaf).
  */
 #include "sweep.h"
 
@@ -95,7 +95,8 @@ static bool sweep_span(mspan *s, uint32_t sg)
                      (unsigned)s->spanclass, i, n);
         if (allocated && !marked) {
             nfreed++;
-            if (tc_debug.clobberfree) clobber(s->startaddr + (uintptr_t)i * s->elemsize, s->elemsize);
+            if (tc_debug.clobberfree)
+                clobber(s->startaddr + (uintptr_t)i * s->elemsize, s->elemsize);
         }
     }
     if (nfreed != 0) {
@@ -132,7 +133,7 @@ static void sweep_release(mspan *s, uint32_t sg)
     mcentral *c = &mheap_.central[s->spanclass];
     tc_lock(&c->lock);
     mspan_list *l = s->alloc_count < s->nelems && !mspan_is_large(s) ? &c->partial[sg / 2 % 2]
-                                                                       : &c->full[sg / 2 % 2];
+                                                                     : &c->full[sg / 2 % 2];
     mspan_list_push(l, s);
     tc_unlock(&c->lock);
 }
@@ -144,14 +145,16 @@ static mspan *claim_unswept(mcentral *c, uint32_t sg, bool partial_only)
     mspan *s = NULL;
     tc_lock(&c->lock);
     mspan_list *pu = &c->partial[1 - sg / 2 % 2], *fu = &c->full[1 - sg / 2 % 2];
-    if (pu->first != NULL) s = pu->first, mspan_list_remove(pu, s);
-    else if (!partial_only && fu->first != NULL) s = fu->first, mspan_list_remove(fu, s);
+    if (pu->first != NULL)
+        s = pu->first, mspan_list_remove(pu, s);
+    else if (!partial_only && fu->first != NULL)
+        s = fu->first, mspan_list_remove(fu, s);
     tc_unlock(&c->lock);
     if (s == NULL) return NULL;
     uint32_t want = sg - 2;
     if (!atomic_compare_exchange_strong(&s->sweepgen, &want, sg - 1))
-        tc_throw("sweep: span %p on an unswept list has sweepgen %u, heap %u",
-                 (void *)s->startaddr, want, sg);
+        tc_throw("sweep: span %p on an unswept list has sweepgen %u, heap %u", (void *)s->startaddr,
+                 want, sg);
     return s;
 }
 
@@ -210,6 +213,37 @@ mspan *sweep_for_cache(mcentral *c, int budget)
     return found;
 }
 
+void sweep_ensure_swept(mspan *s)
+{
+    critical_enter();
+    if (!sweep_enter()) {
+        critical_leave();
+        return;
+    }
+    uint32_t sg = heap_sg();
+    uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_acquire);
+    if (ssg == sg - 2) {
+        mcentral *c = &mheap_.central[s->spanclass];
+        bool claimed = false;
+        tc_lock(&c->lock);
+        mspan_list *pu = &c->partial[1 - sg / 2 % 2], *fu = &c->full[1 - sg / 2 % 2];
+        if (atomic_load_explicit(&s->sweepgen, memory_order_relaxed) == sg - 2 &&
+            (s->list == pu || s->list == fu)) {
+            mspan_list_remove(s->list, s);
+            atomic_store_explicit(&s->sweepgen, sg - 1, memory_order_relaxed);
+            claimed = true;
+        }
+        tc_unlock(&c->lock);
+        if (claimed && sweep_span(s, sg)) sweep_release(s, sg);
+    }
+    /* Someone else is sweeping it: wait for the release store. */
+    while ((ssg = atomic_load_explicit(&s->sweepgen, memory_order_acquire)) == sg - 1 ||
+           ssg == sg - 2)
+        sched_yield();
+    sweep_exit();
+    critical_leave();
+}
+
 size_t sweep_one(void)
 {
     size_t npages = 0;
@@ -246,8 +280,7 @@ void sweep_pages(size_t npages)
 
 void sweep_finish(void)
 {
-    while (sweep_one() != 0) {
-    }
+    while (sweep_one() != 0) {}
     /* Spans being swept by others: wait until they are back. */
     while (atomic_load_explicit(&nactive, memory_order_acquire) != 0) sched_yield();
 }

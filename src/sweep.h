@@ -10,6 +10,10 @@
  * and return the first that has a free slot (swept, on no list), or NULL. */
 mspan *sweep_for_cache(mcentral *c, int budget);
 
+/* Make sure s is swept in this cycle: sweep it now if nobody has, wait if
+ * somebody is. For lookups that run concurrently with sweepers. */
+void sweep_ensure_swept(mspan *s);
+
 /* Sweep one unswept span of any class; returns its pages, 0 when none is left. */
 size_t sweep_one(void);
 

@@ -26,6 +26,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* TC_TEST_UNDER_TSAN: 1 in ThreadSanitizer builds, where a few cases must
+ * step aside (TSan owns parts of the address space, and delivers signals
+ * only at its interceptors); such a case prints why it skipped. */
+#if defined(__SANITIZE_THREAD__)
+#define TC_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TC_TEST_UNDER_TSAN 1
+#endif
+#endif
+#ifndef TC_TEST_UNDER_TSAN
+#define TC_TEST_UNDER_TSAN 0
+#endif
+
 typedef void (*tc_test_fn)(void);
 struct tc_test_case {
     const char *name;

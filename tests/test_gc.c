@@ -159,7 +159,8 @@ TC_TEST(conservative_objects_keep_what_they_point_to)
     setup();
     void **cons = tc_alloc_conservative(16 * sizeof(void *));
     for (int i = 0; i < 16; i++)
-        cons[i] = i % 2 ? (void *)(uintptr_t)(i * 12345) : (void *)make_list(20, (uint64_t)i * 1000);
+        cons[i] =
+            i % 2 ? (void *)(uintptr_t)(i * 12345) : (void *)make_list(20, (uint64_t)i * 1000);
     void **volatile keep = cons;
     cons = NULL;
     tc_gc();
@@ -181,9 +182,8 @@ TC_TEST(unreachable_memory_is_reused)
     tc_read_stats(&b);
     /* 20 rounds of 20000 * 32 bytes = 12.8 MB allocated; the heap stays small. */
     CHECK(b.num_gc >= a.num_gc + 20);
-    CHECK_MSG(b.heap_mapped <= a.heap_mapped + (8u << 20),
-              "heap grew from %llu to %llu bytes", (unsigned long long)a.heap_mapped,
-              (unsigned long long)b.heap_mapped);
+    CHECK_MSG(b.heap_mapped <= a.heap_mapped + (8u << 20), "heap grew from %llu to %llu bytes",
+              (unsigned long long)a.heap_mapped, (unsigned long long)b.heap_mapped);
     CHECK(b.heap_marked < (4u << 20));
 }
 
@@ -196,8 +196,11 @@ static void *spinner(void *arg)
 {
     (void)arg;
     struct node *mine = make_list(100, 900);
-    while (!atomic_load_explicit(&stop_flag, memory_order_relaxed))
+    while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
+        /* TSan delivers the stop signal only inside its interceptors. */
+        if (TC_TEST_UNDER_TSAN) sched_yield();
+    }
     check_list(mine, 100, 900);
     return NULL;
 }
@@ -207,7 +210,11 @@ static void *reader(void *arg)
     int fd = *(int *)arg;
     struct node *mine = make_list(100, 700);
     char c;
-    ssize_t r = read(fd, &c, 1); /* blocked here while others collect */
+    /* Blocked here while others collect. Under TSan a signal cannot reach a
+     * thread inside read(), so there the read sits in a blocking region. */
+    if (TC_TEST_UNDER_TSAN) tc_blocking_enter();
+    ssize_t r = read(fd, &c, 1);
+    if (TC_TEST_UNDER_TSAN) tc_blocking_leave();
     check_list(mine, 100, 700);
     return (void *)(intptr_t)r;
 }

@@ -10,16 +10,7 @@
 #include "init.h"
 #include "threads.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
+#define UNDER_TSAN TC_TEST_UNDER_TSAN
 
 static void setup(void)
 {

@@ -117,9 +117,12 @@ static void **slot_addr(void *obj, int kind, int i)
         struct node *n = obj;
         return i == 0 ? &n->l : i == 1 ? &n->r : &n->any;
     }
-    case K_VEC: return &((struct cell *)obj)[i + 1].p;
-    case K_CONS: return &((void **)obj)[1 + 2 * i];
-    default: return NULL;
+    case K_VEC:
+        return &((struct cell *)obj)[i + 1].p;
+    case K_CONS:
+        return &((void **)obj)[1 + 2 * i];
+    default:
+        return NULL;
     }
 }
 
@@ -210,9 +213,12 @@ static void verify_obj(struct world *w, void *obj, uint64_t want_id)
     CHECK(tc_object_base(obj) == obj);
     CHECK(tc_object_size(obj) >= s->size);
     switch (s->kind) {
-    case K_NODE: CHECK_EQ(((struct node *)obj)->check, ~id); break;
+    case K_NODE:
+        CHECK_EQ(((struct node *)obj)->check, ~id);
+        break;
     case K_VEC:
-        for (int i = 0; i <= s->nslots; i++) CHECK_EQ(((struct cell *)obj)[i].tag, id ^ (uint64_t)i);
+        for (int i = 0; i <= s->nslots; i++)
+            CHECK_EQ(((struct cell *)obj)[i].tag, id ^ (uint64_t)i);
         break;
     case K_CONS:
         for (int i = 0; i < s->nslots; i++)
@@ -224,7 +230,8 @@ static void verify_obj(struct world *w, void *obj, uint64_t want_id)
                       "blob %p id %#llx byte %zu corrupted", obj, (unsigned long long)id, i);
         break;
     }
-    for (int i = 0; i < s->nslots; i++) push_edge(*slot_addr(obj, s->kind, i), s->child[i], s->off[i]);
+    for (int i = 0; i < s->nslots; i++)
+        push_edge(*slot_addr(obj, s->kind, i), s->child[i], s->off[i]);
 }
 
 static void drain_edges(struct world *w)
