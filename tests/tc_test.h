@@ -85,7 +85,8 @@ extern int tc_test_ncases;
                     #a, #b, tc_a_, tc_a_, tc_b_, tc_b_);                                           \
     } while (0)
 
-/* The seed of this run: TC_TEST_SEED if set, else from the clock. Printed once. */
+/* The seed of this run: TC_TEST_SEED if set, else from the clock. Printed once.
+ * Not thread-safe: take it before starting threads. */
 uint64_t tc_test_seed(void);
 /* xorshift64*: deterministic per seed. */
 static inline uint64_t tc_rand(uint64_t *state)

@@ -65,12 +65,13 @@ TC_TEST(gcwork_balance_donates_half_a_buffer)
 enum { T = 4, PER = 200000 };
 static _Atomic unsigned char taken[T * PER + 1];
 static _Atomic int done_putting;
+static uint64_t seed; /* taken once, before the markers start */
 
 static void *marker(void *arg)
 {
     uintptr_t id = (uintptr_t)arg;
     gcwork w = {0};
-    uint64_t r = tc_test_seed() + id;
+    uint64_t r = seed + id;
     for (uintptr_t i = 0; i < PER; i++) {
         gcw_put(&w, (id * PER + i + 1) * 8);
         if (tc_rand(&r) % 64 == 0) gcw_balance(&w);
@@ -96,6 +97,7 @@ static void *marker(void *arg)
 TC_TEST(gcwork_parallel_markers_take_each_object_once)
 {
     pthread_t th[T];
+    seed = tc_test_seed();
     for (uintptr_t i = 0; i < T; i++) pthread_create(&th[i], NULL, marker, (void *)i);
     for (int i = 0; i < T; i++) pthread_join(th[i], NULL);
     for (size_t i = 1; i <= (size_t)T * PER; i++)
