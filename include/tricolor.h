@@ -350,27 +350,47 @@ TC_API void *tc_fixalloc_alloc(tc_fixalloc *f);
 TC_API void tc_fixalloc_free(tc_fixalloc *f, void *obj);
 
 /* ------------------------------------------------------------------------
- * Pointer writes and typed memory operations. docs/gc.md.
+ * Pointer writes and typed memory operations. docs/gc.md, docs/embedding.md.
  *
- * Every store of a heap pointer into a heap object, or into a root
- * registered TC_ROOT_BARRIERED, goes through TC_STORE (or tc_store); copies
- * of memory holding heap pointers go through tc_typedmemmove, and clearing
- * memory that is already visible to the collector through tc_typedmemclr or
- * tc_memclr_has_pointers. Memory nobody can see yet (fresh or recycled, not
- * yet reachable) is zero-initialised with tc_memclr_no_heap_pointers.
- *
- * Today's collector marks with the world stopped, so these are the plain
- * store, copy and clear; a program written with them keeps working unchanged
- * when marking becomes concurrent and they start running write barriers.
+ * The collector marks while threads run. Every store of a heap pointer into
+ * a heap object, or into a root registered TC_ROOT_BARRIERED, goes through
+ * TC_STORE (or tc_store); copies of memory holding heap pointers go through
+ * tc_typedmemmove, and clearing memory that is already visible to the
+ * collector through tc_typedmemclr or tc_memclr_has_pointers: these run the
+ * write barrier, which records the pointer being overwritten. Memory nobody
+ * can see yet (fresh or recycled, not yet reachable) is zero-initialised with
+ * tc_memclr_no_heap_pointers, and stores into an object allocated since its
+ * last publication need no barrier only because they overwrite nothing:
+ * when in doubt, use TC_STORE. Plain roots (the default) and thread stacks
+ * are written with ordinary stores.
  * ------------------------------------------------------------------------ */
 
+/* Non-zero while the collector marks (written only with the world stopped). */
+extern TC_API volatile int tc_write_barrier;
+/* The barrier's slow path: record old, the pointer being overwritten. */
+TC_API void tc_write_barrier_shade(void *old);
+
+/* TC_STORE(lvalue, ptr): lvalue = ptr, with the write barrier. The fast
+ * path is a load of the old value, the store, and a test of
+ * tc_write_barrier; the store comes before the test on purpose (see
+ * src/barrier.c). lvalue must be a pointer-typed lvalue, evaluated once. */
+#define TC_STORE(lvalue, ptr)                                                                  \
+    do {                                                                                       \
+        __typeof__(&(lvalue)) tc_slot_ = &(lvalue);                                            \
+        void *tc_old_ = (void *)__atomic_load_n(tc_slot_, __ATOMIC_RELAXED);                   \
+        __typeof__(lvalue) tc_new_ = (ptr);                                                    \
+        __atomic_store_n(tc_slot_, tc_new_, __ATOMIC_RELAXED);                                 \
+        __asm__ __volatile__("" ::: "memory");                                                 \
+        if (__builtin_expect(tc_write_barrier != 0, 0)) tc_write_barrier_shade(tc_old_);      \
+    } while (0)
+
+/* *slot = ptr, with the write barrier (TC_STORE as a function). */
 TC_API void tc_store(void **slot, void *ptr);
-#define TC_STORE(lvalue, ptr) tc_store((void **)&(lvalue), (void *)(ptr))
 /* Copy one object of type t from src to dst (the ranges may overlap). */
 TC_API void tc_typedmemmove(const tc_type *t, void *dst, const void *src);
 /* Zero one visible object of type t. */
 TC_API void tc_typedmemclr(const tc_type *t, void *p);
-/* Zero n bytes of visible memory that may hold heap pointers. */
+/* Zero n bytes (whole aligned words) of visible memory that may hold heap pointers. */
 TC_API void tc_memclr_has_pointers(void *p, size_t n);
 /* Zero n bytes of memory that is not yet visible to the collector. */
 TC_API void tc_memclr_no_heap_pointers(void *p, size_t n);
@@ -437,14 +457,19 @@ typedef struct tc_stats {
     uint64_t num_gc;            /* completed cycles */
     uint64_t num_forced_gc;     /* of which from tc_gc */
     uint64_t pause_total_ns;    /* all stop-the-world pauses together */
-    uint64_t pause_ns[256];     /* recent pauses, a ring: the latest at (num_gc + 255) % 256 */
+    uint64_t pause_max_ns;      /* the longest single stop */
+    uint64_t pause_ns[256]; /* each cycle's stops summed, a ring: the latest at (num_gc + 255) % 256 */
     uint64_t pause_end_ns[256]; /* when each ended, ns since tc_init */
-    /* Pauses by length: entry 0 under 1 us, entry i in [2^(i-1), 2^i) us,
+    /* Single stops by length: entry 0 under 1 us, entry i in [2^(i-1), 2^i) us,
      * the last entry everything longer. */
     uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
     uint64_t heap_marked;   /* bytes marked live by the last cycle */
     uint64_t heap_live;     /* marked + allocated since (the pacer's heap) */
-    uint64_t next_gc;       /* the heap goal: a cycle starts when heap_live reaches it */
+    uint64_t next_gc;       /* the heap goal: marking should end by then */
+    uint64_t gc_trigger;    /* a cycle starts when heap_live reaches it */
+    /* (heap at mark termination - goal) / goal: how far the last cycle, and
+     * the worst one, overshot (positive) or undershot its goal. */
+    double goal_overshoot_last, goal_overshoot_max;
     uint64_t last_gc_ns;    /* end of the last cycle, ns since tc_init */
     double gc_cpu_fraction; /* collector CPU / (elapsed time x CPUs) since tc_init */
     uint64_t stop_last_ns;  /* time to stop the world, last cycle */

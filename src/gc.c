@@ -1,56 +1,64 @@
 /*
  * gc.c — the collection cycle: when to collect, and the steps of a cycle.
  *
- * This collector marks with the world stopped (in parallel) and sweeps
- * concurrently. A cycle, for the thread that runs it:
+ * The collector marks concurrently with a snapshot-at-the-beginning
+ * deletion barrier (barrier.c, docs/gc.md) and sweeps concurrently. A
+ * cycle, run by the coordinator thread (an internal thread, never attached):
  *
- *   1. Finish sweeping the last cycle (concurrently: other threads run), so
- *      every span is swept and no sweeper is in the middle of one.
- *   2. Stop the world (threads.c). Every other attached thread is parked at
- *      a safepoint or in a blocking region, never inside a runtime critical
- *      section, so no allocator lock is held and no span is half-updated.
- *   3. Sweep termination: release every thread's mcache (their spans go back
- *      to the mcentrals, tiny blocks are dropped), rotate the gcBits epoch.
- *   4. Mark: build the root jobs (registered roots, every thread's stack and
- *      saved registers), then this thread and gcmarkers-1 worker threads
- *      claim root jobs and drain the grey set together, stealing through the
- *      global work lists, until all are idle with no work left.
- *   5. Mark termination: with gccheckmark, re-mark single-threaded against
- *      a second bitmap and report anything the first mark missed; then
- *      heap_live = bytes marked, sweepgen += 2 (every span becomes unswept at
- *      once), the pacer's next goal.
- *   6. Start the world, wake the background sweeper, print the gctrace line.
+ *   0. Finish sweeping the last cycle, while every thread runs.
+ *   1. Stop #1, sweep termination: stop the world; drop every thread cache's
+ *      tiny block (new tiny objects must come from black blocks); rotate the
+ *      mark-bit arenas; turn the write barrier and allocate-black on; scan
+ *      every thread's stack and registers and every plain root (the
+ *      snapshot: those are written without barriers). Start the world.
+ *   2. Concurrent mark: background mark workers, aiming at 25% of the CPUs
+ *      (dedicated workers, or one fractional worker that sleeps off its
+ *      excess), scan the barriered roots and drain the grey set; allocating
+ *      threads pay for their allocation with mark assists; write barriers
+ *      record overwritten pointers into per-thread buffers.
+ *   3. Stop #2, mark termination, when the workers find no work: stop the
+ *      world; flush every thread's barrier buffer and grey work; rescan the
+ *      stacks and registers of threads the stop signal caught (a TC_STORE
+ *      may sit between its store and its barrier there); drain what is left
+ *      with every marker; with gccheckmark, verify the mark against a full
+ *      stop-the-world re-mark; release every thread cache; heap_live = bytes
+ *      marked; sweepgen += 2 (every span becomes unswept at once); barrier
+ *      off; commit the pacer's next goal and trigger. Start the world, wake
+ *      the background sweeper, print the gctrace line.
  *
- * Collections do not overlap: gc_mu serialises them. A thread that wants a
- * collection while another runs one waits for gc_mu inside a blocking region
- * (so the running cycle's stop does not wait for it) and then re-checks
- * whether it still needs one.
+ * TC_DEBUG=gcstoptheworld=1 runs Collector I instead: a single stop in which
+ * every root is scanned and the heap marked by all markers in parallel
+ * (correct for programs that never use barriers); =2 also sweeps inside the
+ * stop.
  *
- * Mark termination detection (Go's getfull, translated): a marker out of
- * work increments nwait and polls; it leaves the wait (decrementing nwait)
- * whenever the global full list has work. It ends when it reads an empty full
- * list, no unclaimed root job, and then nwait == nproc: at that moment no
- * marker holds work, since a marker only counts itself waiting with empty
- * local buffers, and one that takes work from the list first un-counts
- * itself.
+ * Who starts a cycle: an allocation whose slow path finds heap_live past
+ * the trigger asks the coordinator and goes on (the cycle runs beside it);
+ * tc_gc and gcstress ask and wait, in a blocking region, for the cycle to
+ * end. Cycles never overlap: the coordinator runs one at a time.
  *
- * Statistics (stats_gc below) are written by the collecting thread under
- * gc_mu and read by tc_read_stats under gc_mu.
+ * Mark termination detection (Go's getfull): a marker out of work counts
+ * itself waiting and polls; it leaves the wait whenever the global full
+ * list has work. Marking ends when a marker reads an empty full list, no
+ * unclaimed root job, and then nwait == nproc. Mutators' assists and
+ * barrier flushes hand their work to the global list before they return,
+ * so whatever they produce after the workers finish is found by stop #2.
  *
- * Locks (runtime.h's order): gc_mu is taken before everything else the
- * cycle takes (the registry, mcentral and heap locks through the steps
- * above). It is a plain pthread mutex waited on in a blocking region.
+ * Locks (runtime.h's order): co.mu (the coordinator's mailbox) and mk.mu
+ * (the mark workers' start/done handshake) are plain pthread mutexes taken
+ * by no mutator inside a critical section; a mutator waits on co.mu's
+ * condition in a blocking region. Statistics are written by the
+ * coordinator and read under co.mu.
  */
-#include <string.h>
-
 #include "gc.h"
 
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "debug.h"
 #include "gcwork.h"
 #include "init.h"
@@ -66,7 +74,6 @@
 _Atomic int gc_phase;
 _Atomic uint64_t gc_heap_live;
 
-static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t ncycles;
 
 /* ---- time ------------------------------------------------------------------ */
@@ -81,8 +88,17 @@ static uint64_t mono_ns(void) { return now_ns(CLOCK_MONOTONIC); }
 static uint64_t thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static uint64_t start_ns; /* tc_init's time: gctrace's and the stats' origin */
+static int ncpu = 1;
 
-void gc_init(void) { start_ns = mono_ns(); }
+static void after_fork_child(void);
+
+void gc_init(void)
+{
+    start_ns = mono_ns();
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    ncpu = c > 0 ? (int)c : 1;
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
 
 /* ---- internal threads ------------------------------------------------------- */
 
@@ -96,17 +112,30 @@ int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *
     return rc;
 }
 
-/* ---- parallel marking --------------------------------------------------------- */
+static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (gc_spawn_thread(&t, &attr, fn, arg) != 0) tc_throw("gc: cannot start the %s thread", what);
+    pthread_attr_destroy(&attr);
+}
+
+/* ---- mark workers -------------------------------------------------------------- */
 
 #define MAX_MARKERS 64
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t start_cv, done_cv;
-    uint64_t gen; /* bumped to start a mark; under mu */
-    int nrunning; /* helpers still marking; under mu */
-    int nhelpers; /* helper threads started so far; under mu */
-    int nproc;    /* markers in this mark, the caller included */
+    uint64_t gen;         /* bumped to start a mark; under mu */
+    int nrunning;         /* helpers still marking; under mu */
+    int nhelpers;         /* helper threads started so far; under mu */
+    int nproc;            /* markers in this mark, the caller included */
+    bool concurrent;      /* paced background marking, world running */
+    double util;          /* concurrent: each worker's CPU share */
+    uint64_t t0;          /* concurrent: when the phase began */
     _Atomic int nwait;
     gcwork gcw[MAX_MARKERS];
     _Atomic uint64_t cpu_ns; /* markers' CPU time in this mark */
@@ -116,12 +145,36 @@ static struct {
 
 static void cpu_relax(void) { __builtin_ia32_pause(); }
 
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
+/* A concurrent worker above its CPU share sleeps off the excess. */
+static void pace(uint64_t cpu0)
+{
+    uint64_t cpu = thread_cpu_ns() - cpu0, wall = mono_ns() - mk.t0;
+    double allowed = mk.util * (double)wall;
+    if ((double)cpu > allowed + 200000.0) {
+        uint64_t excess = (uint64_t)(((double)cpu - allowed) / mk.util);
+        sleep_ns(excess < 2000000 ? excess : 2000000);
+    }
+}
+
 static void mark_worker_run(gcwork *w)
 {
-    uint64_t t0 = thread_cpu_ns();
+    uint64_t cpu0 = thread_cpu_ns();
     for (;;) {
-        while (markroot_claim_and_run(w)) {}
-        mark_drain(w);
+        while (markroot_claim_and_run(w)) {
+        }
+        if (mk.concurrent) {
+            /* In slices, so the pace is kept. */
+            while (mark_drain_n(w, 256 << 10) != 0) pace(cpu0);
+        } else {
+            mark_drain(w);
+        }
+        gcw_dispose(w);
         atomic_fetch_add_explicit(&mk.nwait, 1, memory_order_acq_rel);
         bool done = false;
         for (unsigned spins = 0;; spins++) {
@@ -134,15 +187,13 @@ static void mark_worker_run(gcwork *w)
                 done = true;
                 break;
             }
-            if (spins < 64)
-                cpu_relax();
-            else
-                sched_yield();
+            if (spins < 64) cpu_relax();
+            else if (!mk.concurrent || spins < 256) sched_yield();
+            else sleep_ns(50000);
         }
         if (done) break;
     }
-    gcw_dispose(w);
-    atomic_fetch_add_explicit(&mk.cpu_ns, thread_cpu_ns() - t0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&mk.cpu_ns, thread_cpu_ns() - cpu0, memory_order_relaxed);
 }
 
 static void *mark_helper(void *arg)
@@ -153,8 +204,7 @@ static void *mark_helper(void *arg)
         pthread_mutex_lock(&mk.mu);
         while (mk.gen == seen) pthread_cond_wait(&mk.start_cv, &mk.mu);
         seen = mk.gen;
-        /* Helpers beyond this mark's count sit it out. */
-        bool join = (w - mk.gcw) < mk.nproc;
+        bool join = (w - mk.gcw) < mk.nproc; /* helpers beyond the count sit out */
         pthread_mutex_unlock(&mk.mu);
         if (join) mark_worker_run(w);
         pthread_mutex_lock(&mk.mu);
@@ -166,34 +216,32 @@ static void *mark_helper(void *arg)
 
 static int markers_wanted(void)
 {
-    int n = tc_debug.gcmarkers;
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
+    int n = tc_debug.gcmarkers > 0 ? tc_debug.gcmarkers : ncpu;
     return n > MAX_MARKERS ? MAX_MARKERS : n;
 }
 
-/* Mark from the prepared root jobs with nproc markers; the caller is marker 0. */
-static void mark_parallel(int nproc)
+/* Mark from the prepared root jobs with nproc markers, the calling thread
+ * being marker 0. concurrent: the world runs; each marker keeps to util of
+ * a CPU. */
+static int mark_run(int nproc, bool concurrent, double util)
 {
     pthread_mutex_lock(&mk.mu);
-    while (mk.nhelpers < nproc - 1) {
+    while (mk.nhelpers < nproc - 1 && mk.nhelpers + 1 < MAX_MARKERS) {
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (gc_spawn_thread(&t, &attr, mark_helper, &mk.gcw[mk.nhelpers + 1]) != 0) {
-            pthread_attr_destroy(&attr);
-            break; /* fewer markers: still correct */
-        }
+        int rc = gc_spawn_thread(&t, &attr, mark_helper, &mk.gcw[mk.nhelpers + 1]);
         pthread_attr_destroy(&attr);
+        if (rc != 0) break; /* fewer markers: still correct */
         mk.nhelpers++;
     }
     if (nproc > mk.nhelpers + 1) nproc = mk.nhelpers + 1;
     mk.nproc = nproc;
+    mk.concurrent = concurrent;
+    mk.util = util;
+    mk.t0 = mono_ns();
     atomic_store(&mk.nwait, 0);
-    atomic_store(&mk.cpu_ns, 0);
     mk.nrunning = mk.nhelpers;
     mk.gen++;
     pthread_cond_broadcast(&mk.start_cv);
@@ -204,9 +252,10 @@ static void mark_parallel(int nproc)
     pthread_mutex_lock(&mk.mu);
     while (mk.nrunning != 0) pthread_cond_wait(&mk.done_cv, &mk.mu);
     pthread_mutex_unlock(&mk.mu);
+    return nproc;
 }
 
-static uint64_t collect_marked_bytes(void)
+static uint64_t take_marked_bytes(void)
 {
     uint64_t b = 0;
     for (int i = 0; i < MAX_MARKERS; i++) {
@@ -217,26 +266,107 @@ static uint64_t collect_marked_bytes(void)
     return b;
 }
 
+/* ---- mutators' part, with the world stopped ------------------------------------- */
+
+typedef struct mutator_totals {
+    uint64_t marked; /* bytes their assists and flushes marked, and allocated black */
+    uint64_t assist_ns;
+} mutator_totals;
+
+static void flush_mutator(tc_thread *t, void *arg)
+{
+    mutator_totals *tot = arg;
+    mutator_gc *m = t->gcw;
+    if (m == NULL) return;
+    wbuf_flush(m);
+    tot->marked += m->w.bytes_marked;
+    m->w.bytes_marked = 0;
+    m->w.scan_work = 0;
+    tot->assist_ns += m->assist_ns;
+    m->assist_ns = 0;
+}
+
+static uint64_t take_black_bytes(void)
+{
+    uint64_t b = 0;
+    for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all) {
+        b += c->black_bytes;
+        c->black_bytes = 0;
+    }
+    return b;
+}
+
+static void drop_tiny_blocks(void)
+{
+    for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all) {
+        c->tiny = 0;
+        c->tiny_offset = 0;
+    }
+}
+
+static void release_all_mcaches(void)
+{
+    for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all) mcache_release_all(c);
+}
+
+/* ---- mark assists --------------------------------------------------------------- */
+
+/* Scan bytes owed per byte allocated while marking runs: the work the last
+ * cycle needed over the heap runway left. Set in stop #1. */
+static double assist_ratio;
+static _Atomic uint64_t assist_ns_total;
+#define ASSIST_MIN_WORK ((int64_t)64 << 10)
+
+void gc_assist(uint64_t bytes)
+{
+    tc_thread *t = thread_self();
+    if (t == NULL || bytes == 0) return;
+    mutator_gc *m = mutator_gc_of(t);
+    uint64_t cyc = atomic_load_explicit(&ncycles, memory_order_relaxed);
+    if (m->assist_cycle != cyc) {
+        m->assist_cycle = cyc;
+        m->assist_credit = 0;
+    }
+    m->assist_credit -= (int64_t)((double)bytes * assist_ratio);
+    if (m->assist_credit >= 0) return;
+    uint64_t cpu0 = thread_cpu_ns();
+    int64_t want = -m->assist_credit < ASSIST_MIN_WORK ? ASSIST_MIN_WORK : -m->assist_credit;
+    /* Inside a critical section: a stop must not find grey objects half-way
+     * into this thread's buffers. The work is bounded (want bytes). */
+    critical_enter();
+    if (tc_write_barrier) {
+        uint64_t done = mark_drain_n(&m->w, (uint64_t)want);
+        gcw_dispose(&m->w);
+        /* No work found: the background workers are ahead; forgive the debt. */
+        m->assist_credit = done == 0 ? 0 : m->assist_credit + (int64_t)done;
+    }
+    critical_leave();
+    uint64_t spent = thread_cpu_ns() - cpu0;
+    m->assist_ns += spent;
+    atomic_fetch_add_explicit(&assist_ns_total, spent, memory_order_relaxed);
+}
+
 /* ---- statistics ---------------------------------------------------------------- */
 
 #define PAUSE_RING 256
 
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     uint64_t num_gc, num_forced;
-    uint64_t pause_total_ns;
+    uint64_t pause_total_ns, pause_max_ns;
     uint64_t pause_ns[PAUSE_RING], pause_end_ns[PAUSE_RING];
     uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
     uint64_t heap_marked;
     uint64_t last_gc_ns;
     uint64_t gc_cpu_ns;
     uint64_t stop_last_ns, stop_max_ns;
+    double overshoot_last, overshoot_max;
 } stats_gc;
 
-static void record_pause(uint64_t ns, uint64_t end)
+static void record_stop(uint64_t ns)
 {
-    stats_gc.pause_ns[stats_gc.num_gc % PAUSE_RING] = ns;
-    stats_gc.pause_end_ns[stats_gc.num_gc % PAUSE_RING] = end - start_ns;
     stats_gc.pause_total_ns += ns;
+    if (ns > stats_gc.pause_max_ns) stats_gc.pause_max_ns = ns;
     unsigned b = 0;
     for (uint64_t us = ns / 1000; us != 0 && b + 1 < TC_PAUSE_HIST_BUCKETS; us >>= 1) b++;
     stats_gc.pause_hist[b]++;
@@ -244,69 +374,46 @@ static void record_pause(uint64_t ns, uint64_t end)
 
 void gc_read_stats(tc_stats *out)
 {
-    pthread_mutex_lock(&gc_mu);
+    pthread_mutex_lock(&stats_mu);
     out->num_gc = stats_gc.num_gc;
     out->num_forced_gc = stats_gc.num_forced;
     out->pause_total_ns = stats_gc.pause_total_ns;
-    /* The ring as Go's PauseNs: entry (num_gc + 255) % 256 is the latest. */
+    out->pause_max_ns = stats_gc.pause_max_ns;
     memcpy(out->pause_ns, stats_gc.pause_ns, sizeof out->pause_ns);
     memcpy(out->pause_end_ns, stats_gc.pause_end_ns, sizeof out->pause_end_ns);
     memcpy(out->pause_hist, stats_gc.pause_hist, sizeof out->pause_hist);
     out->heap_marked = stats_gc.heap_marked;
     out->next_gc = pacer_goal();
+    out->gc_trigger = pacer_trigger();
     out->last_gc_ns = stats_gc.last_gc_ns == 0 ? 0 : stats_gc.last_gc_ns - start_ns;
     out->heap_live = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
     uint64_t elapsed = mono_ns() - start_ns;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     out->gc_cpu_fraction = elapsed == 0 ? 0.0
-                                        : (double)stats_gc.gc_cpu_ns /
-                                              ((double)elapsed * (double)(ncpu > 0 ? ncpu : 1));
+                                        : (double)(stats_gc.gc_cpu_ns + assist_ns_total) /
+                                              ((double)elapsed * (double)ncpu);
     out->stop_last_ns = stats_gc.stop_last_ns;
     out->stop_max_ns = stats_gc.stop_max_ns;
-    pthread_mutex_unlock(&gc_mu);
+    out->goal_overshoot_last = stats_gc.overshoot_last;
+    out->goal_overshoot_max = stats_gc.overshoot_max;
+    pthread_mutex_unlock(&stats_mu);
 }
 
 uint64_t gc_cycles(void) { return atomic_load_explicit(&ncycles, memory_order_acquire); }
 
 /* ---- the cycle ----------------------------------------------------------------- */
 
-typedef struct cycle_times {
-    uint64_t t_start;         /* the cycle began (sweep_finish) */
-    uint64_t t_stop;          /* the stop was requested: the pause begins */
-    uint64_t t_stopped;       /* sweep termination done: marking begins */
-    uint64_t t_marked, t_end; /* marking done; the world restarts */
-    uint64_t stw1_cpu, mark_cpu, stw2_cpu;
-    uint64_t heap0, heap2, goal, roots;
+typedef struct cycle {
+    gc_reason why;
+    uint64_t t_start;            /* the cycle began (sweep_finish) */
+    uint64_t t_stop1, t_start1;  /* stop #1 requested; world restarted */
+    uint64_t t_stop2, t_end;     /* stop #2 requested; world restarted */
+    uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
+    uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
-    uint64_t stop_ns;
+    uint64_t stop_ns; /* time to stop the world (the longer of the stops) */
     size_t nthreads;
-} cycle_times;
-
-static void release_all_mcaches(void)
-{
-    for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all) mcache_release_all(c);
-}
-
-static void print_gctrace(uint64_t n, const cycle_times *t, gc_reason why)
-{
-    double ms = 1e-6;
-    const double MB = 1048576.0;
-    uint64_t elapsed = t->t_end - start_ns;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    double pct = elapsed == 0 ? 0
-                              : 100.0 * (double)stats_gc.gc_cpu_ns /
-                                    ((double)elapsed * (double)(ncpu > 0 ? ncpu : 1));
-    fprintf(stderr,
-            "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+0/%.3f/0+%.3f ms cpu, "
-            "%.0f->%.0f->%.0f MB, %.0f MB goal, %.0f MB roots, %d P, %zu threads stopped in "
-            "%.3f ms%s\n",
-            n, (double)(t->t_start - start_ns) * 1e-9, pct, (double)(t->t_stopped - t->t_stop) * ms,
-            (double)(t->t_marked - t->t_stopped) * ms, (double)(t->t_end - t->t_marked) * ms,
-            (double)t->stw1_cpu * ms, (double)t->mark_cpu * ms, (double)t->stw2_cpu * ms,
-            (double)t->heap0 / MB, (double)t->heap0 / MB, (double)t->heap2 / MB,
-            (double)t->goal / MB, (double)t->roots / MB, t->nproc, t->nthreads,
-            (double)t->stop_ns * ms, why == GC_TRIGGER_FORCED ? " (forced)" : "");
-}
+    bool concurrent;
+} cycle;
 
 static void count_thread(tc_thread *t, void *arg)
 {
@@ -314,89 +421,300 @@ static void count_thread(tc_thread *t, void *arg)
     ++*(size_t *)arg;
 }
 
-static void run_cycle(gc_reason why)
+static void print_gctrace(uint64_t n, const cycle *c)
 {
-    cycle_times t = {0};
-    t.t_start = mono_ns();
+    const double ms = 1e-6, MB = 1048576.0;
+    uint64_t elapsed = c->t_end - start_ns;
+    double pct = elapsed == 0 ? 0
+                              : 100.0 * (double)(stats_gc.gc_cpu_ns + assist_ns_total) /
+                                    ((double)elapsed * (double)ncpu);
+    double stw1 = (double)(c->t_start1 - c->t_stop1) * ms;
+    double conc = c->concurrent ? (double)(c->t_stop2 - c->t_start1) * ms : 0.0;
+    double stw2 = (double)(c->t_end - (c->concurrent ? c->t_stop2 : c->t_start1)) * ms;
+    fprintf(stderr,
+            "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms "
+            "cpu, %.0f->%.0f->%.0f MB, %.0f MB goal, %.0f MB roots, %d P, %zu threads stopped in "
+            "%.3f ms%s%s\n",
+            n, (double)(c->t_start - start_ns) * 1e-9, pct, stw1, conc, stw2,
+            (double)c->stw1_cpu * ms, (double)c->assist_cpu * ms, (double)c->bg_cpu * ms,
+            (double)c->stw2_cpu * ms, (double)c->heap0 / MB, (double)c->heap1 / MB,
+            (double)c->heap2 / MB, (double)c->goal / MB, (double)c->roots / MB, c->nproc,
+            c->nthreads, (double)c->stop_ns * ms, c->concurrent ? "" : " (stw)",
+            c->why == GC_TRIGGER_FORCED ? " (forced)" : "");
+}
 
-    /* 1. The last cycle's sweep, finished while the world runs. */
-    sweep_finish();
+/* The trigger for the next cycle: start early enough that marking, at the
+ * allocation rate seen during this one, ends at the goal (runway), kept
+ * between 70% and 95% of the way from the marked heap to the goal (Go's
+ * bounds). */
+static uint64_t trigger_for(uint64_t marked, uint64_t goal, uint64_t grown_during_mark)
+{
+    uint64_t span = goal > marked ? goal - marked : 0;
+    uint64_t lo = marked + span * 7 / 10, hi = marked + span * 95 / 100;
+    uint64_t runway = grown_during_mark + grown_during_mark / 10;
+    uint64_t t = goal > runway ? goal - runway : 0;
+    return t < lo ? lo : t > hi ? hi : t;
+}
 
-    /* 2-3. Stop; sweep termination. */
-    uint64_t cpu0 = thread_cpu_ns();
-    t.t_stop = mono_ns();
-    threads_stop_world("gc");
+static uint64_t last_growth; /* heap growth during the last concurrent mark */
+
+static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
+{
+    *t_req = mono_ns();
+    threads_stop_world(why);
     sweep_close_gate();
-    t.stop_ns = threads_last_stop_ns();
-    threads_for_each(count_thread, &t.nthreads);
-    release_all_mcaches();
-    if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
-    gcbits_next_epoch();
-    t.heap0 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
-    atomic_store(&gc_phase, GC_MARK);
-    t.t_stopped = mono_ns();
-    t.stw1_cpu = thread_cpu_ns() - cpu0;
+    uint64_t s = threads_last_stop_ns();
+    if (s > c->stop_ns) c->stop_ns = s;
+}
 
-    /* 4. Mark. */
-    markroot_prepare();
-    t.nproc = markers_wanted();
-    mark_parallel(t.nproc);
-    t.nproc = mk.nproc;
-    t.mark_cpu = atomic_load(&mk.cpu_ns);
-    work_check(true);
-    t.t_marked = mono_ns();
-    cpu0 = thread_cpu_ns();
-
-    /* 5. Mark termination. */
+/* Mark termination and what follows, world stopped (both collectors). */
+static void finish_cycle(cycle *c, uint64_t marked)
+{
+    uint64_t cpu0 = thread_cpu_ns();
     atomic_store(&gc_phase, GC_MARKTERM);
-    uint64_t marked = collect_marked_bytes();
     if (tc_debug.gccheckmark) {
         checkmark_begin();
-        markroot_rewind();
+        markroot_prepare_all();
         gcwork *w = &mk.gcw[0];
-        while (markroot_claim_and_run(w)) {}
+        while (markroot_claim_and_run(w)) {
+        }
         mark_drain(w);
         gcw_dispose(w);
         work_check(true);
+        markroot_done();
         checkmark_end();
-        collect_marked_bytes();
+        take_marked_bytes();
     }
-    t.roots = markroot_bytes();
-    markroot_done();
+    c->heap1 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
+    release_all_mcaches();
     atomic_store_explicit(&gc_heap_live, marked, memory_order_relaxed);
     atomic_fetch_add_explicit(&mheap_.sweepgen, 2, memory_order_relaxed);
     sweep_open_gate();
+    tc_write_barrier = 0;
     atomic_store(&gc_phase, GC_OFF);
+
     uint64_t sys_total = stats_sys_total();
-    pacer_inputs in = {.heap_marked = marked,
-                       .root_bytes = t.roots,
+    pacer_inputs in = {.heap_marked = marked, .root_bytes = c->roots,
                        .overhead = sys_total > marked ? sys_total - marked : 0};
     pacer_commit(&in);
-    t.heap2 = marked;
-    t.goal = pacer_goal();
-    t.t_end = mono_ns();
-    t.stw2_cpu = thread_cpu_ns() - cpu0;
+    c->heap2 = marked;
+    uint64_t goal_before = c->goal;
+    c->goal = pacer_goal();
+    if (c->concurrent) last_growth = c->heap1 > c->heap0 ? c->heap1 - c->heap0 : 0;
+    /* Collector I starts at the goal itself; the concurrent one earlier. */
+    if (!c->concurrent) pacer_set_trigger_fraction(1.0);
+    else if (c->goal != PACER_GOAL_NONE && c->goal > marked)
+        pacer_set_trigger_fraction((double)(trigger_for(marked, c->goal, last_growth) - marked) /
+                                   (double)(c->goal - marked));
+    if (tc_debug.gcstoptheworld == 2) sweep_finish();
+    c->t_end = mono_ns();
+    c->stw2_cpu += thread_cpu_ns() - cpu0;
 
-    uint64_t n = atomic_load(&ncycles) + 1;
-    stats_gc.heap_marked = marked;
-    record_pause(t.t_end - t.t_stop, t.t_end);
+    pthread_mutex_lock(&stats_mu);
+    uint64_t n = stats_gc.num_gc + 1;
+    uint64_t pause = (c->t_start1 - c->t_stop1) + (c->concurrent ? c->t_end - c->t_stop2 : 0);
+    if (!c->concurrent) pause = c->t_end - c->t_stop1;
+    stats_gc.pause_ns[stats_gc.num_gc % PAUSE_RING] = pause;
+    stats_gc.pause_end_ns[stats_gc.num_gc % PAUSE_RING] = c->t_end - start_ns;
+    if (c->concurrent) {
+        record_stop(c->t_start1 - c->t_stop1);
+        record_stop(c->t_end - c->t_stop2);
+    } else {
+        record_stop(pause);
+    }
     stats_gc.num_gc = n;
-    if (why == GC_TRIGGER_FORCED) stats_gc.num_forced++;
-    stats_gc.last_gc_ns = t.t_end;
-    stats_gc.gc_cpu_ns += t.stw1_cpu + t.mark_cpu + t.stw2_cpu;
-    stats_gc.stop_last_ns = t.stop_ns;
-    if (t.stop_ns > stats_gc.stop_max_ns) stats_gc.stop_max_ns = t.stop_ns;
+    if (c->why == GC_TRIGGER_FORCED) stats_gc.num_forced++;
+    stats_gc.heap_marked = marked;
+    stats_gc.last_gc_ns = c->t_end;
+    stats_gc.gc_cpu_ns += c->stw1_cpu + c->bg_cpu + c->stw2_cpu;
+    stats_gc.stop_last_ns = c->stop_ns;
+    if (c->stop_ns > stats_gc.stop_max_ns) stats_gc.stop_max_ns = c->stop_ns;
+    if (goal_before != 0 && goal_before != PACER_GOAL_NONE) {
+        double o = ((double)c->heap1 - (double)goal_before) / (double)goal_before;
+        stats_gc.overshoot_last = o;
+        if (o > stats_gc.overshoot_max) stats_gc.overshoot_max = o;
+    }
+    pthread_mutex_unlock(&stats_mu);
     atomic_store_explicit(&ncycles, n, memory_order_release);
 
-    /* 6. Let the world go. (No stdio before: a parked thread may hold its lock.) */
+    /* No stdio before this: a parked thread may hold its lock. */
     threads_start_world();
     sweep_start_background();
-    if (tc_debug.gctrace) print_gctrace(n, &t, why);
+    if (tc_debug.gctrace) print_gctrace(n, c);
 }
+
+/* Collector I: everything inside one stop. */
+static void run_cycle_stw(cycle *c)
+{
+    uint64_t cpu0 = thread_cpu_ns();
+    stop_the_world(c, "gc", &c->t_stop1);
+    threads_for_each(count_thread, &c->nthreads);
+    release_all_mcaches();
+    if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
+    gcbits_next_epoch();
+    c->heap0 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
+    atomic_store(&gc_phase, GC_MARK);
+    c->t_start1 = mono_ns();
+    c->stw1_cpu = thread_cpu_ns() - cpu0;
+    markroot_prepare_stw(true);
+    c->roots = markroot_bytes();
+    c->nproc = mark_run(markers_wanted(), false, 1.0);
+    markroot_done();
+    c->bg_cpu = atomic_load(&mk.cpu_ns);
+    work_check(true);
+    finish_cycle(c, take_marked_bytes());
+}
+
+/* Collector II: concurrent mark between two short stops. */
+static void run_cycle_concurrent(cycle *c)
+{
+    /* Stop #1: the snapshot. */
+    uint64_t cpu0 = thread_cpu_ns();
+    stop_the_world(c, "gc sweep termination", &c->t_stop1);
+    threads_for_each(count_thread, &c->nthreads);
+    if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
+    drop_tiny_blocks();
+    gcbits_next_epoch();
+    c->heap0 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
+    uint64_t goal = pacer_goal();
+    uint64_t runway = goal > c->heap0 ? goal - c->heap0 : 0;
+    if (runway < ((uint64_t)1 << 20)) runway = (uint64_t)1 << 20;
+    uint64_t expect = stats_gc.heap_marked + ((uint64_t)1 << 20);
+    assist_ratio = (double)expect / (double)runway;
+    atomic_store(&gc_phase, GC_MARK);
+    tc_write_barrier = 1;
+    markroot_prepare_stw(false);
+    c->roots = markroot_bytes();
+    gcwork *w = &mk.gcw[0];
+    while (markroot_claim_and_run(w)) {
+    }
+    gcw_dispose(w);
+    markroot_done();
+    c->stw1_cpu = thread_cpu_ns() - cpu0;
+    c->t_start1 = mono_ns();
+    threads_start_world();
+
+    /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
+     * whole number of them (within 30%), else fractional ones. */
+    double target = 0.25 * ncpu;
+    int nbg = (int)(target + 0.5);
+    if (nbg < 1) nbg = 1;
+    double util = target / nbg;
+    if (util > 1.0) util = 1.0;
+    if (tc_debug.gcmarkers > 0 && tc_debug.gcmarkers < nbg) nbg = tc_debug.gcmarkers;
+    markroot_prepare_concurrent();
+    uint64_t a0 = atomic_load(&assist_ns_total);
+    mark_run(nbg, true, util);
+    c->bg_cpu = atomic_load(&mk.cpu_ns);
+    uint64_t marked = take_marked_bytes();
+
+    /* Stop #2: mark termination. */
+    stop_the_world(c, "gc mark termination", &c->t_stop2);
+    cpu0 = thread_cpu_ns();
+    mutator_totals tot = {0};
+    threads_for_each(flush_mutator, &tot);
+    c->assist_cpu = atomic_load(&assist_ns_total) - a0;
+    markroot_prepare_rescan();
+    c->nproc = mark_run(markers_wanted(), false, 1.0);
+    markroot_done();
+    work_check(true);
+    marked += take_marked_bytes() + tot.marked + take_black_bytes();
+    c->stw2_cpu = thread_cpu_ns() - cpu0;
+    finish_cycle(c, marked);
+}
+
+/* ---- the coordinator ------------------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t start_cv, done_cv;
+    bool started;       /* the thread exists */
+    bool requested;     /* a cycle is wanted */
+    gc_reason why;      /* the strongest reason asked for */
+    uint64_t completed; /* cycles finished */
+    uint64_t running;   /* the cycle in progress (0: none) */
+} co = {.mu = PTHREAD_MUTEX_INITIALIZER,
+        .start_cv = PTHREAD_COND_INITIALIZER,
+        .done_cv = PTHREAD_COND_INITIALIZER};
 
 static bool heap_needs_gc(void)
 {
-    return atomic_load_explicit(&gc_heap_live, memory_order_relaxed) >= pacer_trigger();
+    uint64_t trig = pacer_trigger();
+    return trig != PACER_GOAL_NONE &&
+           atomic_load_explicit(&gc_heap_live, memory_order_relaxed) >= trig;
+}
+
+static void *coordinator(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&co.mu);
+    for (;;) {
+        while (!co.requested) pthread_cond_wait(&co.start_cv, &co.mu);
+        gc_reason why = co.why;
+        co.requested = false;
+        co.running = co.completed + 1;
+        pthread_mutex_unlock(&co.mu);
+
+        cycle c = {.why = why, .t_start = mono_ns()};
+        sweep_finish();
+        c.concurrent = tc_debug.gcstoptheworld == 0;
+        if (c.concurrent) run_cycle_concurrent(&c);
+        else run_cycle_stw(&c);
+
+        pthread_mutex_lock(&co.mu);
+        co.completed++;
+        co.running = 0;
+        pthread_cond_broadcast(&co.done_cv);
+    }
+    return NULL;
+}
+
+/* Ask for a cycle; with wait, return once a cycle that started after the
+ * call has completed. */
+static void request_cycle(gc_reason why, bool wait)
+{
+    bool attached = thread_self() != NULL;
+    pthread_mutex_lock(&co.mu);
+    if (!co.started) {
+        spawn_detached(coordinator, NULL, "collector");
+        co.started = true;
+    }
+    /* A cycle already running started before this call: wait for the next. */
+    uint64_t target = (co.running ? co.running : co.completed) + 1;
+    if (!co.requested || why == GC_TRIGGER_FORCED) co.why = why;
+    co.requested = true;
+    pthread_cond_signal(&co.start_cv);
+    if (wait) {
+        pthread_mutex_unlock(&co.mu);
+        /* Waiting counts as stopped: this thread's stack is scanned from
+         * here and the cycle's stops need nothing from it. */
+        if (attached) tc_blocking_enter();
+        pthread_mutex_lock(&co.mu);
+        while (co.completed < target) pthread_cond_wait(&co.done_cv, &co.mu);
+        pthread_mutex_unlock(&co.mu);
+        if (attached) tc_blocking_leave();
+        return;
+    }
+    pthread_mutex_unlock(&co.mu);
+}
+
+/* A forked child has only the forking thread: the coordinator, the mark
+ * workers and the sweeper must be started again there when needed. (A fork
+ * during a cycle leaves the child's heap in the middle of it: fork from a
+ * thread that holds no collection in progress, as with any lock.) */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&co.mu, NULL);
+    pthread_cond_init(&co.start_cv, NULL);
+    pthread_cond_init(&co.done_cv, NULL);
+    co.started = false;
+    co.requested = false;
+    co.running = 0;
+    pthread_mutex_init(&mk.mu, NULL);
+    pthread_cond_init(&mk.start_cv, NULL);
+    pthread_cond_init(&mk.done_cv, NULL);
+    mk.nhelpers = 0;
+    sweep_after_fork_child();
 }
 
 void gc_collect(gc_reason why)
@@ -404,24 +722,19 @@ void gc_collect(gc_reason why)
     if (tc_unlikely(tc_critical_depth != 0))
         tc_throw("gc: collection requested inside a runtime critical section (depth %d)",
                  (int)tc_critical_depth);
-    if (thread_self() == NULL && tc_thread_attach() != 0)
-        tc_throw("gc: cannot attach the collecting thread");
-    if (pthread_mutex_trylock(&gc_mu) != 0) {
-        tc_blocking_enter();
-        pthread_mutex_lock(&gc_mu);
-        tc_blocking_leave();
-        if (why == GC_TRIGGER_HEAP && !heap_needs_gc()) {
-            pthread_mutex_unlock(&gc_mu);
-            return;
-        }
+    if (why == GC_TRIGGER_HEAP) {
+        pthread_mutex_lock(&co.mu);
+        bool busy = co.running != 0 || co.requested;
+        pthread_mutex_unlock(&co.mu);
+        if (!busy) request_cycle(why, false);
+        return;
     }
-    run_cycle(why);
-    pthread_mutex_unlock(&gc_mu);
+    request_cycle(why, true);
 }
 
 void gc_maybe_trigger(void)
 {
-    if (tc_unlikely(heap_needs_gc()) && pacer_trigger() != PACER_GOAL_NONE)
+    if (tc_unlikely(heap_needs_gc()) && atomic_load(&gc_phase) == GC_OFF)
         gc_collect(GC_TRIGGER_HEAP);
 }
 

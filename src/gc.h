@@ -26,6 +26,10 @@ extern _Atomic uint64_t gc_heap_live;
  * brought heap_live under the trigger. */
 void gc_collect(gc_reason why);
 
+/* A mark assist: the calling thread allocated bytes while marking runs and
+ * pays for them with scan work (outside any critical section). */
+void gc_assist(uint64_t bytes);
+
 /* The allocation slow path's check: collect if heap_live passed the trigger. */
 void gc_maybe_trigger(void);
 

@@ -38,6 +38,7 @@
 
 #include "debug.h"
 #include "gc.h"
+#include "mark.h"
 #include "mheap.h"
 #include "sweep.h"
 #include "pagealloc.h"
@@ -63,12 +64,18 @@ TC_INLINE mcache *get_cache(void)
 }
 
 /* Set by the slow paths (a refill, a large span) inside the critical
- * section; after leaving it the allocation checks whether to collect. */
+ * section, with the bytes the thread just took on; after leaving the
+ * section the allocation pays its mark assist and checks whether to
+ * collect. */
 static __thread bool after_slow TC_TLS_IE;
+static __thread uint64_t after_slow_bytes TC_TLS_IE;
 
 static TC_NOINLINE void malloc_after_slow(void)
 {
     after_slow = false;
+    uint64_t bytes = after_slow_bytes;
+    after_slow_bytes = 0;
+    if (tc_write_barrier) gc_assist(bytes);
     if (tc_debug.gcstress) gc_stress_tick();
     gc_maybe_trigger();
 }
@@ -105,6 +112,7 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
         after_slow = true;
         s = mcache_refill(c, spc);
         if (s == NULL) return 0;
+        after_slow_bytes += (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
         i = mspan_next_free_index(s);
         if (tc_unlikely(i == s->nelems))
             tc_throw("malloc: refilled span %#lx of class %u has no free slot",
@@ -131,6 +139,9 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
         if (x == 0) return 0;
     }
     if (s->needzero) memset((void *)x, 0, s->elemsize);
+    /* Allocate black while the collector marks: before publication, so a
+     * marker that sees the slot allocated also sees it marked. */
+    if (tc_unlikely(tc_write_barrier)) mark_new_object(s, x, c);
     if (layout == LAYOUT_BITS) {
         heapbits_set_small(s, x, t, n);
     } else if (layout == LAYOUT_HEADER) {
@@ -203,12 +214,14 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     s->alloc_count = 1;
     if (s->needzero) memset((void *)x, 0, objsize); /* the tail to a 16-byte multiple too */
     if (kind == SPAN_SCAN) heapbits_set_type(s, x, t, n);
+    if (tc_unlikely(tc_write_barrier)) mark_new_object(s, x, mcache_tls);
     atomic_store_explicit(&s->freeindex_for_scan, 1, memory_order_release);
     mcentral_add_large(&mheap_.central[spc], s);
     atomic_fetch_add_explicit(&mheap_.nmalloc[0], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&mheap_.large_bytes, npages * TC_PAGE_SIZE, memory_order_relaxed);
     atomic_fetch_add_explicit(&gc_heap_live, npages * TC_PAGE_SIZE, memory_order_relaxed);
     after_slow = true;
+    after_slow_bytes += npages * TC_PAGE_SIZE;
     critical_leave();
     malloc_done();
     return (void *)x;

@@ -57,6 +57,7 @@
 #include "types.h"
 
 bool mark_checkmark_mode;
+bool mark_scanning_stack;
 
 /* ---- mark bits ------------------------------------------------------------ */
 
@@ -146,6 +147,14 @@ TC_NOINLINE static void checkmark_grey(uintptr_t obj, mspan *s, uintptr_t idx, u
 {
     heap_arena *ha = mheap_arena_of(obj);
     uintptr_t word = (obj % TC_ARENA_SIZE) / TC_PTR_SIZE;
+    /* A stack word that points at a white object is no evidence of a lost
+     * object: conservative stack scanning sees dead slots too, and a slot
+     * that was not part of the stack when marking began may hold a stale
+     * address of garbage. (An object a thread really holds on its stack is
+     * reached through the heap or a root as well when a barrier was missed,
+     * and reported there.) So the re-mark trusts stacks only for objects the
+     * mark found. */
+    if (mark_scanning_stack && !mark_is_marked(s, idx)) return;
     if (!try_set_bit(ha->checkmarks, word)) return;
     if (!mark_is_marked(s, idx)) {
         char where[256];
@@ -193,8 +202,11 @@ static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w)
     uintptr_t idx;
     uintptr_t obj = mheap_find_object(v, &s, &idx);
     if (obj != 0) greyobject(obj, s, idx, slot, w);
-    /* The boundary rule: v == end of the object before it. */
-    if ((obj == v || obj == 0) && v != 0) {
+    /* The boundary rule: v == end of the object before it. Not in the
+     * checkmark pass: whether it applies depends on when a slot is scanned
+     * (a root rewritten since the snapshot may now end just past an object
+     * nobody can reach), so it would report false misses. */
+    if ((obj == v || obj == 0) && v != 0 && !mark_checkmark_mode) {
         uintptr_t prev = mheap_find_object(v - 1, &s, &idx);
         if (prev != 0 && prev != obj) greyobject(prev, s, idx, slot, w);
     }
@@ -269,4 +281,27 @@ void mark_drain(gcwork *w)
         /* Keep idle markers fed: offer work now and then. */
         if ((++n & 63) == 0) gcw_balance(w);
     }
+}
+
+uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget)
+{
+    uint64_t start = w->scan_work;
+    unsigned n = 0;
+    while (w->scan_work - start < scan_budget) {
+        uintptr_t obj = gcw_tryget_fast(w);
+        if (obj == 0) obj = gcw_tryget(w);
+        if (obj == 0) break;
+        scanobject(obj, w);
+        if ((++n & 63) == 0) gcw_balance(w);
+    }
+    return w->scan_work - start;
+}
+
+/* ---- allocate black ----------------------------------------------------------- */
+
+void mark_new_object(mspan *s, uintptr_t slot, mcache *c)
+{
+    uintptr_t idx = mspan_obj_index(s, slot);
+    try_set_bit(s->gcmark_bits, idx);
+    c->black_bytes += s->elemsize;
 }

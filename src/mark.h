@@ -10,6 +10,9 @@
 
 /* Set while gc.c runs a checkmark pass (world stopped). */
 extern bool mark_checkmark_mode;
+/* Set while a stack or its registers are scanned (read by the checkmark
+ * pass, which runs on one thread). */
+extern bool mark_scanning_stack;
 
 /* Whether slot i of s is marked in the current cycle. */
 bool mark_is_marked(const mspan *s, uintptr_t i);
@@ -28,6 +31,14 @@ void scanobject(uintptr_t b, gcwork *w);
 
 /* Scan grey objects until this marker finds no work, locally or globally. */
 void mark_drain(gcwork *w);
+
+/* Scan grey objects until about scan_budget bytes were scanned or no work is
+ * left; returns the bytes scanned (mark assists, paced workers). */
+uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget);
+
+/* Allocate black: mark a slot just allocated while marking runs (new
+ * objects hold no pointers yet, so they need no scan). */
+void mark_new_object(mspan *s, uintptr_t slot, mcache *c);
 
 /* Checkmark pass bracketing (world stopped). */
 void checkmark_begin(void);

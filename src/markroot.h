@@ -7,8 +7,14 @@
 #include "gcwork.h"
 #include "runtime.h"
 
-/* Build the job table (world stopped). Takes roots_lock until markroot_done. */
-void markroot_prepare(void);
+struct tc_root;
+
+/* Tables of jobs. The stop-time ones (world stopped) hold roots_lock until
+ * markroot_done. */
+void markroot_prepare_stw(bool with_barriered); /* stacks, plain roots (and barriered) */
+void markroot_prepare_all(void);                /* everything: for gccheckmark */
+void markroot_prepare_rescan(void);             /* stacks of signal-stopped threads */
+void markroot_prepare_concurrent(void);         /* barriered roots, world running */
 void markroot_done(void);
 
 /* Claim the next job and run it; false when every job is claimed. */
@@ -18,8 +24,11 @@ void markroot_rewind(void);
 /* Whether unclaimed jobs remain. */
 bool markroot_remaining(void);
 
-/* Bytes of registered roots and thread stacks in this mark, and jobs. */
+/* Bytes of registered roots and thread stacks in the last stop-time table. */
 uint64_t markroot_bytes(void);
 size_t markroot_njobs(void);
+
+/* Shade everything root r points to (tc_root_unregister during marking). */
+void markroot_shade_root(const struct tc_root *r, gcwork *w);
 
 #endif

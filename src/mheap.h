@@ -340,6 +340,9 @@ struct mcache {
     uintptr_t tiny;
     uintptr_t tiny_offset;
     uint64_t tiny_allocs; /* tiny objects packed into a block since the last flush */
+    /* Bytes allocated black (marked at allocation) during this mark; the
+     * collector adds them to the marked bytes with the world stopped. */
+    uint64_t black_bytes;
     mcache *next_all;     /* mheap_.all_mcaches link; heap lock */
 };
 

@@ -10,9 +10,12 @@
  *     limit_goal = limit - overhead - headroom, headroom = max(3% of that, 1 MiB),
  *                  at least marked;
  *     goal       = min(gogc_goal, limit_goal); GOGC off: limit_goal alone.
- * With the world-stopped marking of this collector, a collection starts
- * when heap_live reaches the goal, so the trigger equals the goal. (The
- * concurrent collector starts earlier, to finish marking at the goal.)
+ * The trigger: a cycle starts when heap_live reaches
+ *     trigger = marked + (goal - marked) * trigger_frac,
+ * where the collector sets trigger_frac after each cycle (gc.c: early
+ * enough that marking, at the allocation rate it just saw, ends at the
+ * goal, within Go's bounds of 0.7 and 0.95); 1.0 with the world-stopped
+ * collector, which needs no runway. Before any cycle: 0.875.
  *
  * Concurrency: settings, goal and trigger are relaxed atomics: the
  * allocation slow path reads the trigger without a lock, and a stale value
@@ -26,7 +29,8 @@ static tc_mutex pacer_mu = TC_MUTEX_INIT;
 static _Atomic int gc_percent = 100;
 static _Atomic int64_t memory_limit = INT64_MAX;
 static _Atomic uint64_t heap_goal = PACER_HEAP_MINIMUM, heap_trigger = PACER_HEAP_MINIMUM;
-static pacer_inputs last; /* under pacer_mu */
+static pacer_inputs last;          /* under pacer_mu */
+static double trigger_frac = 0.875; /* under pacer_mu: where between marked and goal */
 
 uint64_t pacer_compute_goal(const pacer_inputs *in, int percent, int64_t limit)
 {
@@ -53,7 +57,10 @@ static void recompute_locked(void)
 {
     uint64_t goal = pacer_compute_goal(&last, atomic_load(&gc_percent), atomic_load(&memory_limit));
     atomic_store_explicit(&heap_goal, goal, memory_order_relaxed);
-    atomic_store_explicit(&heap_trigger, goal, memory_order_relaxed);
+    uint64_t trig = goal;
+    if (goal != PACER_GOAL_NONE && goal > last.heap_marked)
+        trig = last.heap_marked + (uint64_t)((double)(goal - last.heap_marked) * trigger_frac);
+    atomic_store_explicit(&heap_trigger, trig, memory_order_relaxed);
 }
 
 void pacer_init(int percent, int64_t limit)
@@ -70,6 +77,14 @@ void pacer_commit(const pacer_inputs *in)
 {
     tc_lock(&pacer_mu);
     last = *in;
+    recompute_locked();
+    tc_unlock(&pacer_mu);
+}
+
+void pacer_set_trigger_fraction(double f)
+{
+    tc_lock(&pacer_mu);
+    trigger_frac = f < 0.5 ? 0.5 : f > 1.0 ? 1.0 : f;
     recompute_locked();
     tc_unlock(&pacer_mu);
 }

@@ -23,6 +23,11 @@ void pacer_init(int gc_percent, int64_t memory_limit);
 /* After a mark: remember the inputs and compute the next goal and trigger. */
 void pacer_commit(const pacer_inputs *in);
 
+/* Where the trigger sits between the marked heap (0) and the goal (1); the
+ * collector sets it after each cycle from how much the heap grew while it
+ * marked (gc.c). Default 0.875. */
+void pacer_set_trigger_fraction(double f);
+
 /* The current heap goal and trigger, in bytes of live heap (heap_live). */
 uint64_t pacer_goal(void);
 uint64_t pacer_trigger(void);

@@ -20,6 +20,7 @@
  */
 #include "roots.h"
 
+#include "barrier.h"
 #include "stats.h"
 #include "types.h"
 
@@ -92,6 +93,9 @@ void tc_root_unregister(tc_root *r)
         tc_throw(
             "tc_root_unregister: root %p (range %p+%zu) is not registered (unregistered twice?)",
             (void *)r, (void *)r->base, r->size);
+    /* While marking runs, a barriered root's edges are cut here without a
+     * barrier: record them first (plain roots were scanned in the snapshot). */
+    if ((r->flags & TC_ROOT_BARRIERED) && tc_write_barrier) barrier_shade_root(r);
     if (r->prev != NULL)
         r->prev->next = r->next;
     else
@@ -115,6 +119,11 @@ const struct tc_root *roots_find(uintptr_t p)
     for (const struct tc_root *r = roots_head; r != NULL && r->base <= p; r = r->next)
         if (p < r->base + r->size) return r;
     return NULL;
+}
+
+bool roots_still_registered(const struct tc_root *r, uintptr_t base, size_t len)
+{
+    return r->state == ROOT_LIVE && base >= r->base && base + len <= r->base + r->size;
 }
 
 void roots_totals(size_t *count, size_t *bytes)

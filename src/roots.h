@@ -27,6 +27,10 @@ void roots_for_each(void (*fn)(const struct tc_root *r, void *arg), void *arg);
 /* The registered root containing address p, or NULL. Under roots_lock. */
 const struct tc_root *roots_find(uintptr_t p);
 
+/* Whether r is still registered and covers [base, base + len) (a
+ * concurrent root job checks this under roots_lock before scanning). */
+bool roots_still_registered(const struct tc_root *r, uintptr_t base, size_t len);
+
 /* Number of roots and their total bytes. Under roots_lock. */
 void roots_totals(size_t *count, size_t *bytes);
 

@@ -309,6 +309,14 @@ static void *bgsweep(void *arg)
     return NULL;
 }
 
+void sweep_after_fork_child(void)
+{
+    pthread_mutex_init(&sweep_mu, NULL);
+    pthread_cond_init(&sweep_cv, NULL);
+    sweeper_started = false;
+    atomic_store(&nactive, 0);
+}
+
 void sweep_start_background(void)
 {
     pthread_mutex_lock(&sweep_mu);

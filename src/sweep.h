@@ -29,6 +29,9 @@ bool sweep_done(void);
 void sweep_close_gate(void);
 void sweep_open_gate(void);
 
+/* In a forked child: the background sweeper thread is gone. */
+void sweep_after_fork_child(void);
+
 /* Wake (starting it the first time) the background sweeper. */
 void sweep_start_background(void);
 

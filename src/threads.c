@@ -89,6 +89,7 @@
  */
 #include "threads.h"
 
+#include "barrier.h"
 #include "mheap.h"
 
 #include <errno.h>
@@ -191,6 +192,7 @@ static TC_NOINLINE void capture_here(tc_thread *t)
                      : "memory");
     t->nregs = 6;
     t->sp = sp;
+    t->by_signal = false;
 }
 
 /* Record what an entry stub pushed: saved[0..5] = r15, r14, r13, r12, rbx,
@@ -201,6 +203,7 @@ static void capture_from_stub(tc_thread *t, const uintptr_t *saved)
     for (int i = 0; i < 7; i++) t->regs[i] = saved[i];
     t->nregs = 7;
     t->sp = (uintptr_t)(saved + 7);
+    t->by_signal = false;
 }
 
 /* RUNNING -> mode, keeping the STOP bit; wakes a stopper if it waits on us.
@@ -310,6 +313,7 @@ static void stop_handler(int sig, siginfo_t *info, void *ucv)
     t->nregs = n;
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     t->sp = sp - RED_ZONE;
+    t->by_signal = true;
     tc_critical_depth++;
     publish_stopped(t, THREAD_PARKED);
     tc_critical_depth--;
@@ -486,6 +490,7 @@ void tc_thread_detach(void)
      * still attached (a collection may not find a cache in use by a thread it
      * cannot stop). An allocation after detaching attaches the thread again. */
     mcache_thread_exit();
+    mutator_gc_exit(t); /* the write-barrier buffer and assist state (barrier.c) */
     registry_lock_acquire(t);
     critical_enter();
     tls_self = NULL; /* from here a stray stop signal is ignored */

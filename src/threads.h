@@ -34,6 +34,11 @@ typedef struct tc_thread {
     size_t nregs;
     uintptr_t regs[THREAD_MAX_REGS];
     uint64_t nsignals; /* stop signals sent to it (written by stoppers) */
+    /* Whether the saved state came from the stop signal (the thread may have
+     * been anywhere in its own code, e.g. half-way through an inline
+     * TC_STORE) rather than from a call into the library. Written with the
+     * saved registers. */
+    bool by_signal;
 
     /* Owned by the heap: the thread's allocation cache (NULL until the heap
      * gives it one). threads.c never touches it. */

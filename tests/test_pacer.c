@@ -44,6 +44,9 @@ TC_TEST(setters_return_old_values_and_move_the_goal)
     pacer_inputs in = {.heap_marked = 64 * MiB};
     pacer_commit(&in);
     CHECK_EQ(pacer_goal(), 128 * MiB);
+    /* Before any cycle the trigger sits 7/8 of the way to the goal. */
+    CHECK_EQ(pacer_trigger(), 64 * MiB + 64 * MiB / 8 * 7);
+    pacer_set_trigger_fraction(1.0);
     CHECK_EQ(pacer_trigger(), pacer_goal());
     CHECK_EQ(tc_set_gc_percent(50), 100);
     CHECK_EQ(pacer_goal(), 96 * MiB);
