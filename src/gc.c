@@ -72,6 +72,7 @@
 #include "threads.h"
 
 _Atomic int gc_phase;
+void (*volatile gc_test_after_snapshot)(void);
 _Atomic uint64_t gc_heap_live;
 
 static _Atomic uint64_t ncycles;
@@ -593,6 +594,7 @@ static void run_cycle_concurrent(cycle *c)
     c->stw1_cpu = thread_cpu_ns() - cpu0;
     c->t_start1 = mono_ns();
     threads_start_world();
+    if (gc_test_after_snapshot != NULL) gc_test_after_snapshot();
 
     /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
      * whole number of them (within 30%), else fractional ones. */

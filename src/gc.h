@@ -46,6 +46,10 @@ void gc_read_stats(tc_stats *out);
 /* Called by tc_init: the collector's clock starts. */
 void gc_init(void);
 
+/* Tests only: called on the collector's thread right after stop #1, before
+ * any concurrent marking (lets a test mutate the heap at a known point). */
+extern void (*volatile gc_test_after_snapshot)(void);
+
 /* Completed cycles. */
 uint64_t gc_cycles(void);
 

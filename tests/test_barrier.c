@@ -1,0 +1,219 @@
+/* test_barrier.c — the write barrier and the typed memory operations: the
+ * barrier runs exactly where the rules say (and tc_memclr_no_heap_pointers
+ * runs none), allocate-black, and a barrier deliberately omitted in a
+ * scenario built to lose an object is caught by gccheckmark. */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stddef.h>
+
+#include "barrier.h"
+#include "debug.h"
+#include "gc.h"
+#include "mark.h"
+#include "mheap.h"
+#include "tc_test.h"
+#include "threads.h"
+#include "tricolor.h"
+
+struct node {
+    uint64_t id;
+    struct node *a;
+    struct node *b;
+};
+struct holder {
+    void *p;
+};
+static tc_type *node_t, *holder_t;
+
+static void setup(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    tc_init(NULL);
+    node_t = TC_TYPE(struct node, a, b);
+    holder_t = TC_TYPE(struct holder, p);
+}
+
+/* Entries recorded in the calling thread's barrier buffer. */
+static size_t recorded(void)
+{
+    mutator_gc *m = thread_self()->gcw;
+    return m == NULL ? 0 : m->nwb;
+}
+
+/* Run fn with the barrier on, as if marking ran (no collection does: the
+ * flag alone decides what the barrier records). */
+static void with_barrier(void (*fn)(void *), void *arg)
+{
+    mutator_gc *m = mutator_gc_of(thread_self());
+    m->nwb = 0;
+    tc_write_barrier = 1;
+    fn(arg);
+    tc_write_barrier = 0;
+}
+
+struct ops {
+    struct node *x, *y, *z;
+    size_t after_store, after_store_nil_old, after_move, after_clr, after_memclr_ptrs,
+        after_memclr_nohp;
+};
+
+static void run_ops(void *arg)
+{
+    struct ops *o = arg;
+    size_t base = recorded();
+    TC_STORE(o->x->a, o->y); /* old value NULL: nothing recorded */
+    o->after_store_nil_old = recorded() - base;
+    TC_STORE(o->x->a, o->z); /* old value y: recorded */
+    o->after_store = recorded() - base;
+    struct node tmp = {.id = 7, .a = o->y, .b = o->z};
+    o->x->b = o->y;
+    tc_typedmemmove(node_t, o->x, &tmp); /* x's old a (z) and b (y): two */
+    o->after_move = recorded() - base;
+    tc_typedmemclr(node_t, o->x); /* x's a and b again: two */
+    o->after_clr = recorded() - base;
+    void *words[4] = {o->y, NULL, (void *)(uintptr_t)12, o->z};
+    tc_memclr_has_pointers(words, sizeof words); /* y and z; 12 is no pointer */
+    o->after_memclr_ptrs = recorded() - base;
+    void *more[4] = {o->y, o->z, o->y, o->z};
+    tc_memclr_no_heap_pointers(more, sizeof more); /* zero-initialisation: nothing */
+    o->after_memclr_nohp = recorded() - base;
+}
+
+TC_TEST(barriers_run_exactly_where_the_rules_say)
+{
+    setup();
+    struct ops o = {.x = tc_new(node_t), .y = tc_new(node_t), .z = tc_new(node_t)};
+    with_barrier(run_ops, &o);
+    CHECK_EQ(o.after_store_nil_old, 0);
+    CHECK_EQ(o.after_store, 1);
+    CHECK_EQ(o.after_move, 3);
+    CHECK_EQ(o.after_clr, 5);
+    CHECK_EQ(o.after_memclr_ptrs, 7);
+    CHECK_EQ(o.after_memclr_nohp, 7);
+    CHECK(o.x->a == NULL && o.x->b == NULL && o.x->id == 0);
+    /* Barrier off: TC_STORE records nothing. */
+    size_t before = recorded();
+    TC_STORE(o.x->a, o.y);
+    TC_STORE(o.x->a, o.z);
+    CHECK_EQ(recorded(), before);
+    CHECK(o.x->a == o.z);
+}
+
+TC_TEST(typedmemmove_handles_overlap_and_scalars)
+{
+    setup();
+    struct node *arr = tc_new_array(node_t, 4);
+    for (int i = 0; i < 4; i++) {
+        arr[i].id = (uint64_t)i + 1;
+        arr[i].a = &arr[i];
+    }
+    for (int i = 3; i > 0; i--) tc_typedmemmove(node_t, &arr[i], &arr[i - 1]);
+    CHECK_EQ(arr[3].id, 3);
+    CHECK(arr[3].a == &arr[2]);
+    CHECK_EQ(arr[1].id, 1);
+    CHECK(arr[1].a == &arr[0]);
+}
+
+/* ---- allocate black ------------------------------------------------------------- */
+
+static void alloc_while_marking(void *arg)
+{
+    void **out = arg;
+    out[0] = tc_new(node_t);
+    out[1] = tc_alloc_noscan(100);
+    out[2] = tc_alloc_noscan(100000);
+}
+
+TC_TEST(objects_allocated_while_marking_are_black)
+{
+    setup();
+    void *objs[3];
+    /* Fresh spans: release this thread's cache so no span is half-used. */
+    mcache_release_all(mcache_current());
+    with_barrier(alloc_while_marking, objs);
+    for (int i = 0; i < 3; i++) {
+        mspan *s;
+        uintptr_t idx;
+        uintptr_t base = mheap_find_object((uintptr_t)objs[i], &s, &idx);
+        CHECK(base != 0);
+        CHECK_MSG(mark_is_marked(s, idx), "object %d (%p) allocated while marking is white", i,
+                  objs[i]);
+    }
+    void *white = tc_new(node_t);
+    mspan *s;
+    uintptr_t idx;
+    CHECK(mheap_find_object((uintptr_t)white, &s, &idx) != 0);
+    CHECK(!mark_is_marked(s, idx));
+}
+
+/* ---- a barrier omitted on purpose ----------------------------------------------------
+ * H (reachable from a root) holds the only pointer to O. Right after the
+ * snapshot, before any marker runs, the mutator moves O into N, a new (black)
+ * object reachable from the root, and cuts H's pointer. With TC_STORE the
+ * cut records O; with a plain store nothing does, O stays white though it is
+ * reachable, and gccheckmark must say so. */
+
+static sem_t snapshot_taken, mutation_done;
+static void pause_marking(void)
+{
+    sem_post(&snapshot_taken);
+    while (sem_wait(&mutation_done) != 0) {
+    }
+}
+
+static void lose_an_object(int use_barrier)
+{
+    tc_debug.gccheckmark = 1;
+    sem_init(&snapshot_taken, 0, 0);
+    sem_init(&mutation_done, 0, 0);
+    struct holder *root = calloc(2, sizeof *root);
+    tc_root_register(root, 2 * sizeof *root, holder_t, 0);
+    struct node *h = tc_new(node_t);
+    h->a = tc_new(node_t);
+    h->a->id = 42;
+    root[0].p = h;
+    gc_test_after_snapshot = pause_marking;
+    gc_collect(GC_TRIGGER_HEAP); /* asks for a cycle and returns */
+    /* Wait for the snapshot in a blocking region: the cycle's first stop
+     * must not wait for this thread. */
+    tc_blocking_enter();
+    while (sem_wait(&snapshot_taken) != 0) {
+    }
+    tc_blocking_leave();
+    gc_test_after_snapshot = NULL;
+    struct node *o = h->a;
+    struct node *n = tc_new(node_t); /* black: marking is on */
+    n->a = o;                         /* a fresh object: no old value to record */
+    root[1].p = n;                    /* a plain root: ordinary store */
+    if (use_barrier)
+        TC_STORE(h->a, NULL);
+    else
+        h->a = NULL; /* the omitted barrier */
+    o = NULL;
+    sem_post(&mutation_done);
+    tc_gc(); /* waits for the cycle above to end (and one more) */
+    CHECK_EQ(((struct node *)root[1].p)->a->id, 42);
+}
+
+static void lose_with_plain_store(void) { lose_an_object(0); }
+
+TC_TEST(gccheckmark_catches_an_omitted_barrier)
+{
+    setup();
+    int fd;
+    pid_t pid = tc_test_fork_child(&fd);
+    if (pid == 0) {
+        lose_an_object(1); /* with the barrier: nothing to report */
+        _exit(0);
+    }
+    close(fd);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the scenario failed even with the barrier (status %#x)", status);
+    TC_EXPECT_DEATH(lose_with_plain_store(), "gccheckmark: object");
+}
+
+TC_TEST_MAIN()
