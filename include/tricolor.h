@@ -374,14 +374,14 @@ TC_API void tc_write_barrier_shade(void *old);
  * path is a load of the old value, the store, and a test of
  * tc_write_barrier; the store comes before the test on purpose (see
  * src/barrier.c). lvalue must be a pointer-typed lvalue, evaluated once. */
-#define TC_STORE(lvalue, ptr)                                                                  \
-    do {                                                                                       \
-        __typeof__(&(lvalue)) tc_slot_ = &(lvalue);                                            \
-        void *tc_old_ = (void *)__atomic_load_n(tc_slot_, __ATOMIC_RELAXED);                   \
-        __typeof__(lvalue) tc_new_ = (ptr);                                                    \
-        __atomic_store_n(tc_slot_, tc_new_, __ATOMIC_RELAXED);                                 \
-        __asm__ __volatile__("" ::: "memory");                                                 \
-        if (__builtin_expect(tc_write_barrier != 0, 0)) tc_write_barrier_shade(tc_old_);      \
+#define TC_STORE(lvalue, ptr)                                                                      \
+    do {                                                                                           \
+        __typeof__(&(lvalue)) tc_slot_ = &(lvalue);                                                \
+        void *tc_old_ = (void *)__atomic_load_n(tc_slot_, __ATOMIC_RELAXED);                       \
+        __typeof__(lvalue) tc_new_ = (ptr);                                                        \
+        __atomic_store_n(tc_slot_, tc_new_, __ATOMIC_RELAXED);                                     \
+        __asm__ __volatile__("" ::: "memory");                                                     \
+        if (__builtin_expect(tc_write_barrier != 0, 0)) tc_write_barrier_shade(tc_old_);           \
     } while (0)
 
 /* *slot = ptr, with the write barrier (TC_STORE as a function). */
@@ -454,19 +454,20 @@ typedef struct tc_stats {
     /* ---- heap: end ---- */
 
     /* ---- collector (gc.c): docs/gc.md ---- */
-    uint64_t num_gc;            /* completed cycles */
-    uint64_t num_forced_gc;     /* of which from tc_gc */
-    uint64_t pause_total_ns;    /* all stop-the-world pauses together */
-    uint64_t pause_max_ns;      /* the longest single stop */
-    uint64_t pause_ns[256]; /* each cycle's stops summed, a ring: the latest at (num_gc + 255) % 256 */
+    uint64_t num_gc;         /* completed cycles */
+    uint64_t num_forced_gc;  /* of which from tc_gc */
+    uint64_t pause_total_ns; /* all stop-the-world pauses together */
+    uint64_t pause_max_ns;   /* the longest single stop */
+    uint64_t
+        pause_ns[256]; /* each cycle's stops summed, a ring: the latest at (num_gc + 255) % 256 */
     uint64_t pause_end_ns[256]; /* when each ended, ns since tc_init */
     /* Single stops by length: entry 0 under 1 us, entry i in [2^(i-1), 2^i) us,
      * the last entry everything longer. */
     uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
-    uint64_t heap_marked;   /* bytes marked live by the last cycle */
-    uint64_t heap_live;     /* marked + allocated since (the pacer's heap) */
-    uint64_t next_gc;       /* the heap goal: marking should end by then */
-    uint64_t gc_trigger;    /* a cycle starts when heap_live reaches it */
+    uint64_t heap_marked; /* bytes marked live by the last cycle */
+    uint64_t heap_live;   /* marked + allocated since (the pacer's heap) */
+    uint64_t next_gc;     /* the heap goal: marking should end by then */
+    uint64_t gc_trigger;  /* a cycle starts when heap_live reaches it */
     /* (heap at mark termination - goal) / goal: how far the last cycle, and
      * the worst one, overshot (positive) or undershot its goal. */
     double goal_overshoot_last, goal_overshoot_max;

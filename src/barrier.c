@@ -103,8 +103,10 @@ void mutator_gc_exit(tc_thread *t)
     mutator_gc *m = t->gcw;
     if (m == NULL) return;
     critical_enter();
-    if (atomic_load(&gc_phase) != GC_OFF) wbuf_flush(m);
-    else m->nwb = 0;
+    if (atomic_load(&gc_phase) != GC_OFF)
+        wbuf_flush(m);
+    else
+        m->nwb = 0;
     gcw_dispose(&m->w);
     t->gcw = NULL;
     tc_lock(&mutator_mu);
@@ -144,12 +146,10 @@ static void copy_words(uintptr_t *dst, const uintptr_t *src, size_t nwords)
 {
     if (dst < src || dst >= src + nwords) {
         for (size_t i = 0; i < nwords; i++)
-            __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED),
-                             __ATOMIC_RELAXED);
+            __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     } else {
         for (size_t i = nwords; i-- > 0;)
-            __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED),
-                             __ATOMIC_RELAXED);
+            __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     }
 }
 

@@ -45,8 +45,8 @@
  *
  * Locks (runtime.h's order): co.mu (the coordinator's mailbox) and mk.mu
  * (the mark workers' start/done handshake) are plain pthread mutexes taken
- * by no mutator inside a critical section; a mutator waits on co.mu's
- * condition in a blocking region. Statistics are written by the
+ * by no mutator inside a critical section; a mutator takes co.mu, and waits
+ * on its condition, only inside a blocking region. Statistics are written by the
  * coordinator and read under co.mu.
  */
 #include "gc.h"
@@ -130,13 +130,13 @@ static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t start_cv, done_cv;
-    uint64_t gen;         /* bumped to start a mark; under mu */
-    int nrunning;         /* helpers still marking; under mu */
-    int nhelpers;         /* helper threads started so far; under mu */
-    int nproc;            /* markers in this mark, the caller included */
-    bool concurrent;      /* paced background marking, world running */
-    double util;          /* concurrent: each worker's CPU share */
-    uint64_t t0;          /* concurrent: when the phase began */
+    uint64_t gen;    /* bumped to start a mark; under mu */
+    int nrunning;    /* helpers still marking; under mu */
+    int nhelpers;    /* helper threads started so far; under mu */
+    int nproc;       /* markers in this mark, the caller included */
+    bool concurrent; /* paced background marking, world running */
+    double util;     /* concurrent: each worker's CPU share */
+    uint64_t t0;     /* concurrent: when the phase began */
     _Atomic int nwait;
     gcwork gcw[MAX_MARKERS];
     _Atomic uint64_t cpu_ns; /* markers' CPU time in this mark */
@@ -167,8 +167,7 @@ static void mark_worker_run(gcwork *w)
 {
     uint64_t cpu0 = thread_cpu_ns();
     for (;;) {
-        while (markroot_claim_and_run(w)) {
-        }
+        while (markroot_claim_and_run(w)) {}
         if (mk.concurrent) {
             /* In slices, so the pace is kept. */
             while (mark_drain_n(w, 256 << 10) != 0) pace(cpu0);
@@ -188,9 +187,12 @@ static void mark_worker_run(gcwork *w)
                 done = true;
                 break;
             }
-            if (spins < 64) cpu_relax();
-            else if (!mk.concurrent || spins < 256) sched_yield();
-            else sleep_ns(50000);
+            if (spins < 64)
+                cpu_relax();
+            else if (!mk.concurrent || spins < 256)
+                sched_yield();
+            else
+                sleep_ns(50000);
         }
         if (done) break;
     }
@@ -405,9 +407,9 @@ uint64_t gc_cycles(void) { return atomic_load_explicit(&ncycles, memory_order_ac
 
 typedef struct cycle {
     gc_reason why;
-    uint64_t t_start;            /* the cycle began (sweep_finish) */
-    uint64_t t_stop1, t_start1;  /* stop #1 requested; world restarted */
-    uint64_t t_stop2, t_end;     /* stop #2 requested; world restarted */
+    uint64_t t_start;           /* the cycle began (sweep_finish) */
+    uint64_t t_stop1, t_start1; /* stop #1 requested; world restarted */
+    uint64_t t_stop2, t_end;    /* stop #2 requested; world restarted */
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
@@ -477,8 +479,7 @@ static void finish_cycle(cycle *c, uint64_t marked)
         checkmark_begin();
         markroot_prepare_all();
         gcwork *w = &mk.gcw[0];
-        while (markroot_claim_and_run(w)) {
-        }
+        while (markroot_claim_and_run(w)) {}
         mark_drain(w);
         gcw_dispose(w);
         work_check(true);
@@ -495,7 +496,8 @@ static void finish_cycle(cycle *c, uint64_t marked)
     atomic_store(&gc_phase, GC_OFF);
 
     uint64_t sys_total = stats_sys_total();
-    pacer_inputs in = {.heap_marked = marked, .root_bytes = c->roots,
+    pacer_inputs in = {.heap_marked = marked,
+                       .root_bytes = c->roots,
                        .overhead = sys_total > marked ? sys_total - marked : 0};
     pacer_commit(&in);
     c->heap2 = marked;
@@ -503,7 +505,8 @@ static void finish_cycle(cycle *c, uint64_t marked)
     c->goal = pacer_goal();
     if (c->concurrent) last_growth = c->heap1 > c->heap0 ? c->heap1 - c->heap0 : 0;
     /* Collector I starts at the goal itself; the concurrent one earlier. */
-    if (!c->concurrent) pacer_set_trigger_fraction(1.0);
+    if (!c->concurrent)
+        pacer_set_trigger_fraction(1.0);
     else if (c->goal != PACER_GOAL_NONE && c->goal > marked)
         pacer_set_trigger_fraction((double)(trigger_for(marked, c->goal, last_growth) - marked) /
                                    (double)(c->goal - marked));
@@ -587,8 +590,7 @@ static void run_cycle_concurrent(cycle *c)
     markroot_prepare_stw(false);
     c->roots = markroot_bytes();
     gcwork *w = &mk.gcw[0];
-    while (markroot_claim_and_run(w)) {
-    }
+    while (markroot_claim_and_run(w)) {}
     gcw_dispose(w);
     markroot_done();
     c->stw1_cpu = thread_cpu_ns() - cpu0;
@@ -660,8 +662,10 @@ static void *coordinator(void *arg)
         cycle c = {.why = why, .t_start = mono_ns()};
         sweep_finish();
         c.concurrent = tc_debug.gcstoptheworld == 0;
-        if (c.concurrent) run_cycle_concurrent(&c);
-        else run_cycle_stw(&c);
+        if (c.concurrent)
+            run_cycle_concurrent(&c);
+        else
+            run_cycle_stw(&c);
 
         pthread_mutex_lock(&co.mu);
         co.completed++;
@@ -672,11 +676,16 @@ static void *coordinator(void *arg)
 }
 
 /* Ask for a cycle; with wait, return once a cycle that started after the
- * call has completed. */
+ * call has completed. A heap trigger asks only when no cycle is running or
+ * asked for. The mailbox lock is taken inside a blocking region, so that a
+ * thread waiting for it, or for the cycle, never holds up the cycle's stops
+ * (and its stack is scanned from here). */
 static void request_cycle(gc_reason why, bool wait)
 {
     bool attached = thread_self() != NULL;
+    if (attached) tc_blocking_enter();
     pthread_mutex_lock(&co.mu);
+    if (why == GC_TRIGGER_HEAP && (co.running != 0 || co.requested)) goto out;
     if (!co.started) {
         spawn_detached(coordinator, NULL, "collector");
         co.started = true;
@@ -686,18 +695,11 @@ static void request_cycle(gc_reason why, bool wait)
     if (!co.requested || why == GC_TRIGGER_FORCED) co.why = why;
     co.requested = true;
     pthread_cond_signal(&co.start_cv);
-    if (wait) {
-        pthread_mutex_unlock(&co.mu);
-        /* Waiting counts as stopped: this thread's stack is scanned from
-         * here and the cycle's stops need nothing from it. */
-        if (attached) tc_blocking_enter();
-        pthread_mutex_lock(&co.mu);
+    if (wait)
         while (co.completed < target) pthread_cond_wait(&co.done_cv, &co.mu);
-        pthread_mutex_unlock(&co.mu);
-        if (attached) tc_blocking_leave();
-        return;
-    }
+out:
     pthread_mutex_unlock(&co.mu);
+    if (attached) tc_blocking_leave();
 }
 
 /* A forked child has only the forking thread: the coordinator, the mark
@@ -724,14 +726,7 @@ void gc_collect(gc_reason why)
     if (tc_unlikely(tc_critical_depth != 0))
         tc_throw("gc: collection requested inside a runtime critical section (depth %d)",
                  (int)tc_critical_depth);
-    if (why == GC_TRIGGER_HEAP) {
-        pthread_mutex_lock(&co.mu);
-        bool busy = co.running != 0 || co.requested;
-        pthread_mutex_unlock(&co.mu);
-        if (!busy) request_cycle(why, false);
-        return;
-    }
-    request_cycle(why, true);
+    request_cycle(why, why != GC_TRIGGER_HEAP);
 }
 
 void gc_maybe_trigger(void)

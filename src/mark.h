@@ -12,7 +12,7 @@
 extern bool mark_checkmark_mode;
 /* Set while a stack or its registers are scanned (read by the checkmark
  * pass, which runs on one thread). */
-extern bool mark_scanning_stack;
+extern __thread bool mark_scanning_stack;
 
 /* Whether slot i of s is marked in the current cycle. */
 bool mark_is_marked(const mspan *s, uintptr_t i);

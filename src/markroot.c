@@ -95,8 +95,8 @@ static void add_root(const struct tc_root *r, void *arg)
     for (size_t off = 0; off < r->size; off += shard) {
         reserve(njobs + 1);
         size_t len = r->size - off < shard ? r->size - off : shard;
-        jobs[njobs++] = (root_job){.kind = JOB_ROOT, .root = r, .base = r->base + off,
-                                   .len = len, .layout = r->layout};
+        jobs[njobs++] = (root_job){
+            .kind = JOB_ROOT, .root = r, .base = r->base + off, .len = len, .layout = r->layout};
     }
 }
 
@@ -179,8 +179,10 @@ void markroot_rewind(void) { atomic_store_explicit(&next_job, 0, memory_order_re
 
 static void scan_root_range(uintptr_t base, size_t len, const tc_type *layout, gcwork *w)
 {
-    if (layout != NULL) scanblock_typed(base, len, layout, w);
-    else scan_conservative(base, base + len, w);
+    if (layout != NULL)
+        scanblock_typed(base, len, layout, w);
+    else
+        scan_conservative(base, base + len, w);
 }
 
 static void run_job(const root_job *j, gcwork *w)

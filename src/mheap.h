@@ -343,7 +343,7 @@ struct mcache {
     /* Bytes allocated black (marked at allocation) during this mark; the
      * collector adds them to the marked bytes with the world stopped. */
     uint64_t black_bytes;
-    mcache *next_all;     /* mheap_.all_mcaches link; heap lock */
+    mcache *next_all; /* mheap_.all_mcaches link; heap lock */
 };
 
 extern mspan mcache_empty_span;

@@ -29,7 +29,7 @@ static tc_mutex pacer_mu = TC_MUTEX_INIT;
 static _Atomic int gc_percent = 100;
 static _Atomic int64_t memory_limit = INT64_MAX;
 static _Atomic uint64_t heap_goal = PACER_HEAP_MINIMUM, heap_trigger = PACER_HEAP_MINIMUM;
-static pacer_inputs last;          /* under pacer_mu */
+static pacer_inputs last;           /* under pacer_mu */
 static double trigger_frac = 0.875; /* under pacer_mu: where between marked and goal */
 
 uint64_t pacer_compute_goal(const pacer_inputs *in, int percent, int64_t limit)

@@ -159,8 +159,18 @@ static sem_t snapshot_taken, mutation_done;
 static void pause_marking(void)
 {
     sem_post(&snapshot_taken);
-    while (sem_wait(&mutation_done) != 0) {
-    }
+    while (sem_wait(&mutation_done) != 0) {}
+}
+
+/* H with its only pointer to O, built in a frame that is gone (dead stack
+ * below the caller's) before the cycle starts, so no stack slot the
+ * snapshot scans holds O. */
+static TC_NOINLINE struct node *make_holder(void)
+{
+    struct node *h = tc_new(node_t);
+    h->a = tc_new(node_t);
+    h->a->id = 42;
+    return h;
 }
 
 static void lose_an_object(int use_barrier)
@@ -170,23 +180,20 @@ static void lose_an_object(int use_barrier)
     sem_init(&mutation_done, 0, 0);
     struct holder *root = calloc(2, sizeof *root);
     tc_root_register(root, 2 * sizeof *root, holder_t, 0);
-    struct node *h = tc_new(node_t);
-    h->a = tc_new(node_t);
-    h->a->id = 42;
+    struct node *h = make_holder();
     root[0].p = h;
     gc_test_after_snapshot = pause_marking;
     gc_collect(GC_TRIGGER_HEAP); /* asks for a cycle and returns */
     /* Wait for the snapshot in a blocking region: the cycle's first stop
      * must not wait for this thread. */
     tc_blocking_enter();
-    while (sem_wait(&snapshot_taken) != 0) {
-    }
+    while (sem_wait(&snapshot_taken) != 0) {}
     tc_blocking_leave();
     gc_test_after_snapshot = NULL;
     struct node *o = h->a;
     struct node *n = tc_new(node_t); /* black: marking is on */
-    n->a = o;                         /* a fresh object: no old value to record */
-    root[1].p = n;                    /* a plain root: ordinary store */
+    n->a = o;                        /* a fresh object: no old value to record */
+    root[1].p = n;                   /* a plain root: ordinary store */
     if (use_barrier)
         TC_STORE(h->a, NULL);
     else
