@@ -9,9 +9,15 @@
  * long-lived tree. A node is two pointers (16 bytes); check counts nodes.
  *
  * malloc backends free every tree explicitly after checking it; collected
- * backends (Boehm) never free. One process per backend: see harness.c.
+ * backends (tricolor, Boehm) never free. tricolor allocates each node with
+ * tc_new of a type whose two words are pointers, default GOGC; every tree is
+ * held by locals of the recursion (stack or registers), so nothing is
+ * registered as a root. Pointer stores are plain C stores, as for the other
+ * sides: with today's stopped-world mark TC_STORE is exactly that. One
+ * process per backend: see harness.c.
  */
 #include "harness.h"
+#include "tc_backend.h"
 
 #include <stdlib.h>
 
@@ -67,8 +73,31 @@ static long run(const bh_backend *b, const char *param)
     return total;
 }
 
-static const bh_backend *const backends[] = {&bh_glibc, &bh_mimalloc, &bh_jemalloc, &bh_boehm,
-                                             &bh_boehm_incr};
+/* ---- tricolor: every allocation here is a node ---- */
+
+static tc_type *node_type;
+
+static bool tc_bt_init(char *why, size_t whylen)
+{
+    if (!bh_tc_init(why, whylen)) return false;
+    node_type = TC_TYPE(node, left, right);
+    return node_type != NULL;
+}
+
+static void *tc_bt_alloc(size_t size)
+{
+    (void)size;
+    return tc_new(node_type);
+}
+
+static const bh_backend bh_tc = {.name = "tricolor",
+                                 .init = tc_bt_init,
+                                 .alloc = tc_bt_alloc,
+                                 .alloc_atomic = tc_alloc_noscan,
+                                 .gc_count = bh_tc_gc_count};
+
+static const bh_backend *const backends[] = {&bh_tc,       &bh_glibc, &bh_mimalloc,
+                                             &bh_jemalloc, &bh_boehm, &bh_boehm_incr};
 
 int main(int argc, char **argv)
 {

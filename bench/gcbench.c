@@ -10,12 +10,17 @@
  * bottom-up (children first), dropping each; at the end it checks that the
  * long-lived tree and array survived. size(d) = 2^(d+1) - 1 nodes.
  *
- * malloc backends free each dropped tree; collected backends never free. The
+ * malloc backends free each dropped tree; collected backends never free.
+ * tricolor allocates nodes with tc_new of a type with two pointer words and
+ * the array with tc_alloc_noscan, default GOGC. The long-lived tree and array
+ * are held by locals of run() for the whole run (the stack or registers are
+ * their roots), so no root is registered. The
  * check value counts nodes allocated (and goes negative if the long-lived
  * data was damaged). The param scales the depths: "16" is the published run,
  * smaller values shrink every depth by the difference.
  */
 #include "harness.h"
+#include "tc_backend.h"
 
 #include <stdlib.h>
 
@@ -94,8 +99,31 @@ static long run(const bh_backend *b, const char *param)
     return result;
 }
 
-static const bh_backend *const backends[] = {&bh_glibc, &bh_mimalloc, &bh_jemalloc, &bh_boehm,
-                                             &bh_boehm_incr};
+/* ---- tricolor: alloc is only ever a node, alloc_atomic the array ---- */
+
+static tc_type *node_type;
+
+static bool tc_gcb_init(char *why, size_t whylen)
+{
+    if (!bh_tc_init(why, whylen)) return false;
+    node_type = TC_TYPE(node, left, right);
+    return node_type != NULL;
+}
+
+static void *tc_gcb_alloc(size_t size)
+{
+    (void)size;
+    return tc_new(node_type);
+}
+
+static const bh_backend bh_tc = {.name = "tricolor",
+                                 .init = tc_gcb_init,
+                                 .alloc = tc_gcb_alloc,
+                                 .alloc_atomic = tc_alloc_noscan,
+                                 .gc_count = bh_tc_gc_count};
+
+static const bh_backend *const backends[] = {&bh_tc,       &bh_glibc, &bh_mimalloc,
+                                             &bh_jemalloc, &bh_boehm, &bh_boehm_incr};
 
 int main(int argc, char **argv)
 {

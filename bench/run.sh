@@ -10,13 +10,13 @@
 # Missing peers are installed with apt-get (libmimalloc-dev libjemalloc-dev
 # libgc-dev golang-go) when we are root or have sudo; a peer still missing
 # shows as n/a. --quick is a smoke run (under a minute). --ref picks the
-# reference column of the GC tables and bench_alloc (default glibc; tricolor
-# once its backend lands). Timing is reported, never asserted.
+# reference column of the GC tables and bench_alloc (default tricolor).
+# Timing is reported, never asserted.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 QUICK=""
-REF=--ref=glibc
+REF=--ref=tricolor
 BUILD=build
 for a in "$@"; do
   case "$a" in
