@@ -245,6 +245,7 @@ static int mark_run(int nproc, bool concurrent, double util)
     mk.util = util;
     mk.t0 = mono_ns();
     atomic_store(&mk.nwait, 0);
+    atomic_store(&mk.cpu_ns, 0);
     mk.nrunning = mk.nhelpers;
     mk.gen++;
     pthread_cond_broadcast(&mk.start_cv);
@@ -413,7 +414,8 @@ typedef struct cycle {
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
-    uint64_t stop_ns; /* time to stop the world (the longer of the stops) */
+    uint64_t stop_ns;        /* time to stop the world (the longest of the stops) */
+    uint64_t flush_stops_ns; /* stops that flushed barrier buffers and found work */
     size_t nthreads;
     bool concurrent;
 } cycle;
@@ -516,7 +518,8 @@ static void finish_cycle(cycle *c, uint64_t marked)
 
     pthread_mutex_lock(&stats_mu);
     uint64_t n = stats_gc.num_gc + 1;
-    uint64_t pause = (c->t_start1 - c->t_stop1) + (c->concurrent ? c->t_end - c->t_stop2 : 0);
+    uint64_t pause = (c->t_start1 - c->t_stop1) + c->flush_stops_ns +
+                     (c->concurrent ? c->t_end - c->t_stop2 : 0);
     if (!c->concurrent) pause = c->t_end - c->t_stop1;
     stats_gc.pause_ns[stats_gc.num_gc % PAUSE_RING] = pause;
     stats_gc.pause_end_ns[stats_gc.num_gc % PAUSE_RING] = c->t_end - start_ns;
@@ -611,15 +614,35 @@ static void run_cycle_concurrent(cycle *c)
     mark_run(nbg, true, util);
     c->bg_cpu = atomic_load(&mk.cpu_ns);
     uint64_t marked = take_marked_bytes();
-
-    /* Stop #2: mark termination. */
-    stop_the_world(c, "gc mark termination", &c->t_stop2);
-    cpu0 = thread_cpu_ns();
     mutator_totals tot = {0};
-    threads_for_each(flush_mutator, &tot);
+
+    /* Mark termination. The threads' barrier buffers may still hold
+     * recorded pointers whose subgraphs nobody marked: stop, move the
+     * buffers to the global lists (cheap), and if that produced work, let
+     * the world run again and drain it concurrently (Go's ragged flush
+     * loop, done with short stops). The stop that finds nothing left is
+     * stop #2. */
+    for (int round = 0;; round++) {
+        stop_the_world(c, "gc mark termination", &c->t_stop2);
+        cpu0 = thread_cpu_ns();
+        threads_for_each(flush_mutator, &tot);
+        if (!work_full_nonempty() || round == 3) break;
+        pthread_mutex_lock(&stats_mu);
+        record_stop(mono_ns() - c->t_stop2);
+        c->flush_stops_ns += mono_ns() - c->t_stop2;
+        pthread_mutex_unlock(&stats_mu);
+        threads_start_world();
+        markroot_clear();
+        mark_run(nbg, true, util);
+        c->bg_cpu += atomic_load(&mk.cpu_ns);
+        marked += take_marked_bytes();
+    }
     c->assist_cpu = atomic_load(&assist_ns_total) - a0;
     markroot_prepare_rescan();
-    c->nproc = mark_run(markers_wanted(), false, 1.0);
+    /* What is left is small (barrier buffers, a few rescanned stacks): one
+     * marker drains it. Waking helpers would put their scheduling latency
+     * into the pause (termination waits for every marker to check in). */
+    c->nproc = mark_run(1, false, 1.0);
     markroot_done();
     work_check(true);
     marked += take_marked_bytes() + tot.marked + take_black_bytes();

@@ -158,6 +158,8 @@ void markroot_prepare_concurrent(void)
     roots_unlock();
 }
 
+void markroot_clear(void) { begin(true); }
+
 void markroot_done(void)
 {
     if (holding_lock) {

@@ -16,6 +16,8 @@ void markroot_prepare_all(void);                /* everything: for gccheckmark *
 void markroot_prepare_rescan(void);             /* stacks of signal-stopped threads */
 void markroot_prepare_concurrent(void);         /* barriered roots, world running */
 void markroot_done(void);
+/* An empty table (a mark round with no root jobs). */
+void markroot_clear(void);
 
 /* Claim the next job and run it; false when every job is claimed. */
 bool markroot_claim_and_run(gcwork *w);
