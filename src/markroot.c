@@ -9,7 +9,8 @@
  *     big root table spreads over several markers; precise roots (with a
  *     layout) are scanned by their type, conservative ones word by word;
  *   - thread stacks and saved registers, one job per attached thread (the
- *     collecting thread included), conservatively;
+ *     collecting thread included), conservatively, with the in-use part of
+ *     the thread's alternate signal stack if it stopped in a handler there;
  *   - room for the specials (finalizers, cleanups, weak handles) that come
  *     later: they will append their jobs here.
  * The tiny blocks of the mcaches need no job: the collector releases every
@@ -127,6 +128,8 @@ static void run_job(const root_job *j, gcwork *w)
     uintptr_t lo, hi;
     thread_stack_range(j->thread, &lo, &hi);
     scan_conservative(lo, hi, w);
+    /* Stopped inside a handler on its sigaltstack: the handler's frames. */
+    if (thread_alt_stack_range(j->thread, &lo, &hi)) scan_conservative(lo, hi, w);
     size_t nregs;
     const uintptr_t *regs = thread_saved_regs(j->thread, &nregs);
     scan_words_conservative(regs, nregs, w);

@@ -654,4 +654,64 @@ TC_TEST(main_thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
     pthread_join(t, NULL);
 }
 
+/* A handler on the alternate stack that holds a heap pointer only in its
+ * own frame while the collector runs: the alternate stack is part of what
+ * the thread can reach. */
+static _Atomic(struct node *) handoff;
+
+static void holding_handler(int sig)
+{
+    (void)sig;
+    struct node *volatile mine = atomic_exchange(&handoff, NULL);
+    atomic_store(&in_handler, 1);
+    while (!atomic_load(&release_handler)) sched_yield();
+    check_list(mine, 400, 6160);
+    atomic_store(&in_handler, 3);
+}
+
+static TC_NOINLINE void hand_off_list(void) { atomic_store(&handoff, make_list(400, 6160)); }
+
+static TC_NOINLINE void scrub_stack(void)
+{
+    volatile char pad[16384];
+    memset((char *)pad, 0, sizeof pad);
+}
+
+static void *altstack_holder(void *arg)
+{
+    (void)arg;
+    stack_t ss = {.ss_sp = malloc(1 << 16), .ss_size = 1 << 16};
+    CHECK(ss.ss_sp != NULL);
+    CHECK_EQ(sigaltstack(&ss, NULL), 0);
+    hand_off_list();
+    scrub_stack();
+    raise(SIGUSR1);
+    CHECK_EQ(atomic_load(&in_handler), 3);
+    stack_t off = {.ss_flags = SS_DISABLE};
+    CHECK_EQ(sigaltstack(&off, NULL), 0);
+    free(ss.ss_sp);
+    return NULL;
+}
+
+TC_TEST(sigaltstack_handler_frame_keeps_what_it_points_to)
+{
+    if (TC_TEST_UNDER_TSAN) {
+        printf("skipped: TSan delays signals to its interceptors\n");
+        return;
+    }
+    setup();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = holding_handler;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    atomic_store(&in_handler, 0);
+    atomic_store(&release_handler, 0);
+    pthread_t t;
+    CHECK_EQ(tc_pthread_create(&t, NULL, altstack_holder, NULL), 0);
+    collect_while_in_handler();
+    pthread_join(t, NULL);
+}
+
 TC_TEST_MAIN()
