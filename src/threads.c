@@ -508,6 +508,12 @@ void tc_thread_detach(void)
     if (tc_critical_depth != 0)
         tc_throw("tc_thread_detach: inside a runtime critical section (depth %d)",
                  (int)tc_critical_depth);
+    /* A thread that ends inside a blocking region (cancelled in a system
+     * call, or returning without leaving it) still counts as stopped: leave
+     * the region first, which waits out a stop in progress, or handing the
+     * cache back below would race with the collector's own release of it. */
+    if (mode_of(atomic_load_explicit(&t->state, memory_order_relaxed)) == THREAD_BLOCKING)
+        tc_blocking_leave();
     /* The thread's allocation cache goes back first, while the thread is
      * still attached (a collection may not find a cache in use by a thread it
      * cannot stop). An allocation after detaching attaches the thread again. */

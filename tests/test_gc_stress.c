@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 
 #include "sweep.h"
+#include "threads.h"
 #include "tc_test.h"
 #include "tricolor.h"
 
@@ -279,6 +280,68 @@ TC_TEST(threads_attach_detach_and_exit_while_collections_run)
     atomic_store(&collecting, 0);
     for (int i = 0; i < 2; i++) pthread_join(c[i], NULL);
     CHECK_EQ(atomic_load(&lifetimes), started);
+}
+
+/* A thread that ends inside a blocking region (cancelled while blocked in
+ * read(), or returning without leaving) is detached on exit. It counts as
+ * stopped, so the detach must not hand its allocation cache back while a
+ * collection, which releases every cache itself, has the world stopped. */
+static void *cancelled_in_read(void *arg)
+{
+    int fd = *(int *)arg;
+    struct node *l = make_list(200, 77);
+    check_list(l, 200, 77);
+    char c;
+    tc_blocking_enter();
+    ssize_t n = read(fd, &c, 1); /* a cancellation point: never returns */
+    tc_blocking_leave();
+    return (void *)(intptr_t)n;
+}
+
+static void *returns_while_blocking(void *arg)
+{
+    (void)arg;
+    struct node *l = make_list(200, 78);
+    check_list(l, 200, 78);
+    tc_blocking_enter();
+    return NULL;
+}
+
+TC_TEST(threads_that_end_inside_a_blocking_region_are_detached_safely)
+{
+    setup();
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    int before = threads_count();
+    atomic_store(&collecting, 1);
+    pthread_t c[2];
+    for (int i = 0; i < 2; i++) CHECK_EQ(tc_pthread_create(&c[i], NULL, collector_loop, NULL), 0);
+    double end = run_for(1.0);
+    int rounds = 0;
+    while (tc_test_now() < end) {
+        enum { W = 4 };
+        pthread_t t[W];
+        for (int i = 0; i < W; i++)
+            CHECK_EQ(tc_pthread_create(&t[i], NULL,
+                                       i % 2 ? cancelled_in_read : returns_while_blocking, &p[0]),
+                     0);
+        for (int i = 1; i < W; i += 2) {
+            usleep(200);
+            pthread_cancel(t[i]);
+        }
+        for (int i = 0; i < W; i++) {
+            void *r;
+            pthread_join(t[i], &r);
+            if (i % 2) CHECK(r == PTHREAD_CANCELED);
+        }
+        rounds++;
+    }
+    atomic_store(&collecting, 0);
+    for (int i = 0; i < 2; i++) pthread_join(c[i], NULL);
+    CHECK_EQ(threads_count(), before); /* every one detached */
+    CHECK(rounds > 0);
+    close(p[0]);
+    close(p[1]);
 }
 
 /* ---- large objects among small ones -------------------------------------------------- */
