@@ -286,6 +286,19 @@ TC_TEST(threads_attach_detach_and_exit_while_collections_run)
  * read(), or returning without leaving) is detached on exit. It counts as
  * stopped, so the detach must not hand its allocation cache back while a
  * collection, which releases every cache itself, has the world stopped. */
+/* ASan reports a false stack-buffer-underflow when a thread is cancelled
+ * (google/sanitizers#1399): there the cancelled threads return instead. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 static void *cancelled_in_read(void *arg)
 {
     int fd = *(int *)arg;
@@ -322,17 +335,18 @@ TC_TEST(threads_that_end_inside_a_blocking_region_are_detached_safely)
         enum { W = 4 };
         pthread_t t[W];
         for (int i = 0; i < W; i++)
-            CHECK_EQ(tc_pthread_create(&t[i], NULL,
-                                       i % 2 ? cancelled_in_read : returns_while_blocking, &p[0]),
+            CHECK_EQ(tc_pthread_create(
+                         &t[i], NULL,
+                         i % 2 && !UNDER_ASAN ? cancelled_in_read : returns_while_blocking, &p[0]),
                      0);
-        for (int i = 1; i < W; i += 2) {
+        for (int i = 1; i < W && !UNDER_ASAN; i += 2) {
             usleep(200);
             pthread_cancel(t[i]);
         }
         for (int i = 0; i < W; i++) {
             void *r;
             pthread_join(t[i], &r);
-            if (i % 2) CHECK(r == PTHREAD_CANCELED);
+            if (i % 2 && !UNDER_ASAN) CHECK(r == PTHREAD_CANCELED);
         }
         rounds++;
     }
