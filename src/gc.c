@@ -406,17 +406,25 @@ void gc_collect(gc_reason why)
                  (int)tc_critical_depth);
     if (thread_self() == NULL && tc_thread_attach() != 0)
         tc_throw("gc: cannot attach the collecting thread");
+    /* No pthread_cancel inside a collection: the markers' rendezvous
+     * (pthread_cond_wait) and gctrace's stdio are cancellation points, and a
+     * thread cancelled there would unwind with the world stopped and gc_mu
+     * held. A pending cancel acts at the thread's next cancellation point. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     if (pthread_mutex_trylock(&gc_mu) != 0) {
         tc_blocking_enter();
         pthread_mutex_lock(&gc_mu);
         tc_blocking_leave();
         if (why == GC_TRIGGER_HEAP && !heap_needs_gc()) {
             pthread_mutex_unlock(&gc_mu);
+            pthread_setcancelstate(cancel_state, NULL);
             return;
         }
     }
     run_cycle(why);
     pthread_mutex_unlock(&gc_mu);
+    pthread_setcancelstate(cancel_state, NULL);
 }
 
 void gc_maybe_trigger(void)
