@@ -445,7 +445,9 @@ static void *large_worker(void *arg)
         next_id += 1u << 20;
         if (r % 4 == 0) {
             /* a typed array whose cells point at small nodes */
-            size_t n = 100 + (size_t)(r >> 8) % 9000;
+            /* Smaller under frequent gcstress: every cell is an allocation. */
+            size_t span = tc_debug.gcstress > 0 && tc_debug.gcstress < 1000 ? 300 : 9000;
+            size_t n = 100 + (size_t)(r >> 8) % span;
             struct cell *c = tc_new_array(cell_t, n);
             CHECK(c != NULL);
             for (size_t k = 0; k < n; k++) {
@@ -500,7 +502,9 @@ TC_TEST(a_million_node_list_and_a_million_pointer_array_survive_marking)
 {
     setup();
     /* TSan makes every load and store slow: a fifth of the length there. */
-    const int N = TC_TEST_UNDER_TSAN ? 200000 : 1000000;
+    int N = TC_TEST_UNDER_TSAN ? 200000 : 1000000;
+    /* gcstress=k collects every k allocations: keep the work linear. */
+    if (tc_debug.gcstress > 0 && N > 200 * tc_debug.gcstress) N = 200 * tc_debug.gcstress;
     struct node *volatile list = make_list(N, 7);
     /* A conservative chain as well: word 0 the id, word 1 the next. */
     uintptr_t *volatile chain = NULL;
