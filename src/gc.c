@@ -82,7 +82,13 @@ static uint64_t thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static uint64_t start_ns; /* tc_init's time: gctrace's and the stats' origin */
 
-void gc_init(void) { start_ns = mono_ns(); }
+static void gc_atfork_child(void);
+
+void gc_init(void)
+{
+    start_ns = mono_ns();
+    pthread_atfork(NULL, NULL, gc_atfork_child);
+}
 
 /* ---- internal threads ------------------------------------------------------- */
 
@@ -162,6 +168,21 @@ static void *mark_helper(void *arg)
         pthread_mutex_unlock(&mk.mu);
     }
     return NULL;
+}
+
+/* In a forked child only the forking thread exists: the helper markers and
+ * the background sweeper are gone (a mark would wait for them forever), and
+ * their locks may have been held by them. Start again with none; the next
+ * cycle spawns them anew. */
+static void gc_atfork_child(void)
+{
+    pthread_mutex_init(&gc_mu, NULL);
+    pthread_mutex_init(&mk.mu, NULL);
+    pthread_cond_init(&mk.start_cv, NULL);
+    pthread_cond_init(&mk.done_cv, NULL);
+    mk.nhelpers = 0;
+    mk.nrunning = 0;
+    sweep_atfork_child();
 }
 
 static int markers_wanted(void)

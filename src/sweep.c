@@ -313,6 +313,13 @@ static void *bgsweep(void *arg)
     return NULL;
 }
 
+void sweep_atfork_child(void)
+{
+    pthread_mutex_init(&sweep_mu, NULL);
+    pthread_cond_init(&sweep_cv, NULL);
+    sweeper_started = false;
+}
+
 void sweep_start_background(void)
 {
     pthread_mutex_lock(&sweep_mu);

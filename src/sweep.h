@@ -32,6 +32,10 @@ void sweep_open_gate(void);
 /* Wake (starting it the first time) the background sweeper. */
 void sweep_start_background(void);
 
+/* In a forked child (gc.c's atfork handler): the background sweeper is gone;
+ * forget it and its lock, so that the next cycle starts a new one. */
+void sweep_atfork_child(void);
+
 /* Statistics. */
 extern _Atomic uint64_t sweep_nfree[TC_NUM_SIZE_CLASSES];
 extern _Atomic uint64_t sweep_freed_bytes;

@@ -841,4 +841,35 @@ TC_TEST(sigaltstack_handler_frame_keeps_what_it_points_to)
     pthread_join(t, NULL);
 }
 
+/* ---- fork ------------------------------------------------------------------------ */
+
+/* A child forked after collections (mark helpers and the background sweeper
+ * exist only in the parent) can still allocate and collect. */
+TC_TEST(a_forked_child_allocates_and_collects)
+{
+    setup();
+    int markers = tc_debug.gcmarkers;
+    tc_debug.gcmarkers = 4; /* helper markers exist in the parent */
+    struct node *volatile keep = make_list(1000, 11);
+    tc_gc();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a hang is a failure */
+        for (int i = 0; i < 5; i++) {
+            (void)make_list(5000, 3);
+            tc_gc();
+        }
+        check_list(keep, 1000, 11);
+        _exit(0);
+    }
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    tc_debug.gcmarkers = markers;
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x (signal %d)", st,
+              WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    check_list(keep, 1000, 11);
+}
+
 TC_TEST_MAIN()
