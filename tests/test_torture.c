@@ -394,7 +394,7 @@ TC_TEST(torture_random_graphs_survive_collection_intact)
            "collections\n",
            (unsigned long long)ops, (unsigned long long)checked, (unsigned long long)gcs,
            (unsigned long long)st.num_gc);
-    CHECK(ops > 1000);
+    CHECK(ops > (TC_TEST_UNDER_TSAN ? 100 : 1000)); /* TSan with gcstress=1: slow */
     CHECK(st.num_gc > 0);
 }
 
