@@ -413,11 +413,21 @@ struct large_world {
     void **slots; /* registered conservative root */
     size_t size[NLARGE];
     uint64_t id[NLARGE];
-    int kind[NLARGE]; /* 0 empty, 1 noscan buffer, 2 typed array of cells -> nodes */
+    int kind[NLARGE]; /* 0 empty, 1 noscan buffer, 2 typed array of cells -> nodes,
+                         3 conservative words: even ones point into nodes, odd ones
+                         are integers */
 };
 
 static void large_check(struct large_world *w, int i)
 {
+    if (w->kind[i] == 3) {
+        uintptr_t *v = w->slots[i];
+        for (size_t k = 0; k < w->size[i]; k += 2) {
+            const struct node *x = (const struct node *)(v[k] - 8); /* interior pointer */
+            CHECK_EQ(x->id, w->id[i] + k);
+            CHECK_EQ(v[k + 1], w->id[i] ^ k);
+        }
+    }
     if (w->kind[i] == 1) check_fill(w->slots[i], w->size[i], w->id[i]);
     if (w->kind[i] == 2) {
         struct cell *c = w->slots[i];
@@ -458,6 +468,20 @@ static void *large_worker(void *arg)
             w->slots[i] = c;
             w->size[i] = n;
             w->kind[i] = 2;
+        } else if (r % 4 == 1) {
+            /* a conservative object, large now and then, holding interior pointers */
+            size_t n = 2 * (16 + (size_t)(r >> 8) % (r % 32 == 1 ? 6000 : 300));
+            uintptr_t *v = tc_alloc_conservative(n * sizeof(uintptr_t));
+            CHECK(v != NULL);
+            for (size_t k = 0; k < n; k += 2) {
+                struct node *x = tc_new(node_t);
+                x->id = next_id + k;
+                v[k] = (uintptr_t)x + 8;
+                v[k + 1] = next_id ^ k;
+            }
+            w->slots[i] = v;
+            w->size[i] = n;
+            w->kind[i] = 3;
         } else {
             static const size_t sizes[] = {32768,   32769,   40000,         65536,
                                            1 << 20, 3000000, (4 << 20) + 8, 100};
