@@ -148,9 +148,15 @@ TC_TEST(tiny_objects_report_their_shared_block)
 
 static _Atomic int percent_changes, forced_by_workers;
 
+static pthread_barrier_t all_start;
+
 static void *many_worker(void *arg)
 {
     uint64_t rng = (uint64_t)(uintptr_t)arg;
+    /* Every worker asks for a collection at the same moment first. */
+    pthread_barrier_wait(&all_start);
+    tc_gc();
+    atomic_fetch_add(&forced_by_workers, 1);
     double end = run_for(1.0);
     uint64_t base = (rng & 0xffff) << 32;
     struct node *volatile keep = make_list(300, base);
@@ -200,6 +206,7 @@ TC_TEST(eight_threads_on_few_cores_collect_concurrently_and_change_gc_percent)
     tc_read_stats(&a);
     enum { T = 8 };
     pthread_t t[T];
+    CHECK_EQ(pthread_barrier_init(&all_start, NULL, T), 0);
     for (int i = 0; i < T; i++)
         CHECK_EQ(
             tc_pthread_create(&t[i], NULL, many_worker,
@@ -209,7 +216,8 @@ TC_TEST(eight_threads_on_few_cores_collect_concurrently_and_change_gc_percent)
     tc_set_gc_percent(old);
     tc_read_stats(&b);
     CHECK(b.num_gc > a.num_gc);
-    CHECK(atomic_load(&forced_by_workers) > 0);
+    CHECK(atomic_load(&forced_by_workers) >= T);
+    pthread_barrier_destroy(&all_start);
     printf("%d gc_percent changes, %d forced collections by workers, %llu cycles\n",
            atomic_load(&percent_changes), atomic_load(&forced_by_workers),
            (unsigned long long)(b.num_gc - a.num_gc));
