@@ -172,8 +172,11 @@ static void *mark_helper(void *arg)
 
 /* In a forked child only the forking thread exists: the helper markers and
  * the background sweeper are gone (a mark would wait for them forever), and
- * their locks may have been held by them. Start again with none; the next
- * cycle spawns them anew. */
+ * their locks may have been held by them. The child starts no thread (POSIX
+ * allows a child of a threaded process only async-signal-safe calls, and
+ * TSan refuses): it marks alone and sweeps lazily. */
+static bool forked_child;
+
 static void gc_atfork_child(void)
 {
     pthread_mutex_init(&gc_mu, NULL);
@@ -182,11 +185,13 @@ static void gc_atfork_child(void)
     pthread_cond_init(&mk.done_cv, NULL);
     mk.nhelpers = 0;
     mk.nrunning = 0;
+    forked_child = true;
     sweep_atfork_child();
 }
 
 static int markers_wanted(void)
 {
+    if (forked_child) return 1;
     int n = tc_debug.gcmarkers;
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);

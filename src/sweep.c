@@ -317,7 +317,7 @@ void sweep_atfork_child(void)
 {
     pthread_mutex_init(&sweep_mu, NULL);
     pthread_cond_init(&sweep_cv, NULL);
-    sweeper_started = false;
+    sweeper_started = true; /* none in the child: allocation and each cycle sweep */
 }
 
 void sweep_start_background(void)

@@ -32,8 +32,9 @@ void sweep_open_gate(void);
 /* Wake (starting it the first time) the background sweeper. */
 void sweep_start_background(void);
 
-/* In a forked child (gc.c's atfork handler): the background sweeper is gone;
- * forget it and its lock, so that the next cycle starts a new one. */
+/* In a forked child (gc.c's atfork handler): the background sweeper is gone
+ * and is not restarted (lazy sweeping and sweep_finish do its work); its lock
+ * is reset. */
 void sweep_atfork_child(void);
 
 /* Statistics. */
