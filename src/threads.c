@@ -180,9 +180,9 @@ tc_thread *thread_self(void) { return tls_self; }
  * captured. A stack pointer outside the attach-time stack may lie in the
  * thread's alternate signal stack: the thread stopped inside a handler
  * running there, whose frames may hold the only pointers to heap objects.
- * Record the part in use, [sp - red_zone, top). (The main stack is then scanned whole:
- * where the handler interrupted it is not known.) sigaltstack is one system
- * call, made only in that unusual case. */
+ * Record the part in use, [sp - red_zone, top). (The attach-time stack is
+ * then scanned whole: where the handler interrupted it is not known.)
+ * sigaltstack is one system call, made only in that unusual case. */
 static void capture_alt_stack(tc_thread *t, uintptr_t sp, uintptr_t red_zone)
 {
     t->alt_lo = t->alt_hi = 0;
