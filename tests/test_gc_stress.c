@@ -412,6 +412,54 @@ TC_TEST(collections_finish_when_the_collecting_thread_has_a_cancel_pending)
     tc_gc(); /* and the collector is still usable */
 }
 
+/* tc_object_base and tc_object_size sweep the span first, then look the
+ * object up. A collection that came between the two (the thread stopped
+ * there) made the span unswept again, and the lookup then raced the sweeper
+ * that rewrote the span's alloc bits and free index (TSan in the torture
+ * test): a live object could be reported as free. */
+static void *lookup_worker(void *arg)
+{
+    uint64_t id = (uint64_t)(uintptr_t)arg;
+    enum { N = 4096 };
+    struct node **objs = malloc(N * sizeof *objs);
+    tc_root *r = tc_root_register(objs, N * sizeof *objs, NULL, 0);
+    double end = run_for(1.0);
+    long lookups = 0;
+    while (tc_test_now() < end) {
+        for (int i = 0; i < N; i++) {
+            objs[i] = tc_new(node_t);
+            objs[i]->id = id + (uint64_t)i;
+        }
+        for (int round = 0; round < 4; round++)
+            for (int i = 0; i < N; i++, lookups++) {
+                CHECK_MSG(tc_object_base(objs[i]) == objs[i], "object %p reported as %p",
+                          (void *)objs[i], tc_object_base(objs[i]));
+                CHECK(tc_object_size(&objs[i]->next) >= sizeof(struct node) - 8);
+                CHECK_EQ(objs[i]->id, id + (uint64_t)i);
+            }
+    }
+    tc_root_unregister(r);
+    free(objs);
+    CHECK(lookups > 0);
+    return NULL;
+}
+
+TC_TEST(object_lookups_stay_right_while_collections_run)
+{
+    setup();
+    atomic_store(&collecting, 1);
+    pthread_t c;
+    CHECK_EQ(tc_pthread_create(&c, NULL, collector_loop, NULL), 0);
+    enum { T = 3 };
+    pthread_t t[T];
+    for (int i = 0; i < T; i++)
+        CHECK_EQ(tc_pthread_create(&t[i], NULL, lookup_worker, (void *)(uintptr_t)((i + 1) << 24)),
+                 0);
+    for (int i = 0; i < T; i++) pthread_join(t[i], NULL);
+    atomic_store(&collecting, 0);
+    pthread_join(c, NULL);
+}
+
 /* ---- large objects among small ones -------------------------------------------------- */
 
 #define NLARGE 24
