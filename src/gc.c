@@ -706,6 +706,12 @@ static void *coordinator(void *arg)
 static void request_cycle(gc_reason why, bool wait)
 {
     bool attached = thread_self() != NULL;
+    /* No pthread_cancel while in here: pthread_cond_wait is a cancellation
+     * point, and a thread cancelled there would unwind holding co.mu inside
+     * a blocking region. A pending cancel acts at its next cancellation
+     * point. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     if (attached) tc_blocking_enter();
     pthread_mutex_lock(&co.mu);
     if (why == GC_TRIGGER_HEAP && (co.running != 0 || co.requested)) goto out;
@@ -723,6 +729,7 @@ static void request_cycle(gc_reason why, bool wait)
 out:
     pthread_mutex_unlock(&co.mu);
     if (attached) tc_blocking_leave();
+    pthread_setcancelstate(cancel_state, NULL);
 }
 
 /* A forked child has only the forking thread: the coordinator, the mark

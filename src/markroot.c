@@ -5,7 +5,8 @@
  *
  * Jobs (Go's markroot, translated), by where they run:
  *   - inside the first stop (markroot_prepare_stw): every thread's stack and
- *     saved registers, and every plain root (written with ordinary stores,
+ *     saved registers (with the in-use part of its alternate signal stack if
+ *     it stopped in a handler there), and every plain root (written with ordinary stores,
  *     so no barrier sees their changes: they are part of the snapshot).
  *     With the world-stopped collector (gcstoptheworld=1) the barriered
  *     roots join them.
@@ -204,6 +205,8 @@ static void run_job(const root_job *j, gcwork *w)
     thread_stack_range(j->thread, &lo, &hi);
     mark_scanning_stack = true;
     scan_conservative(lo, hi, w);
+    /* Stopped inside a handler on its sigaltstack: the handler's frames. */
+    if (thread_alt_stack_range(j->thread, &lo, &hi)) scan_conservative(lo, hi, w);
     size_t nregs;
     const uintptr_t *regs = thread_saved_regs(j->thread, &nregs);
     scan_words_conservative(regs, nregs, w);

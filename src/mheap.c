@@ -426,13 +426,21 @@ uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
 
 /* The public lookups may run while the span is being swept: sweep it first
  * (Go's ensureSwept), so its alloc bits and freeindex are one consistent
- * pair. The collector's own lookups run with the world stopped instead. */
+ * pair. The collector's own lookups run with the world stopped instead.
+ * Sweep and lookup share one critical section: a thread stopped between
+ * them (a stop deferred during the sweep parks it at its end) could resume
+ * in the next cycle and read the pair while a sweeper rewrites it. */
 static uintptr_t find_object_swept(uintptr_t p, mspan **sp)
 {
+    critical_enter();
+    uintptr_t x = 0;
     mspan *s = mheap_span_of_heap(p);
-    if (s == NULL) return 0;
-    sweep_ensure_swept(s);
-    return mheap_find_object(p, sp, NULL);
+    if (s != NULL) {
+        sweep_ensure_swept(s);
+        x = mheap_find_object(p, sp, NULL);
+    }
+    critical_leave();
+    return x;
 }
 
 void *tc_object_base(const void *ptr)

@@ -287,8 +287,12 @@ void sweep_finish(void)
 
 bool sweep_done(void)
 {
-    return atomic_load_explicit(&drained_gen, memory_order_relaxed) == heap_sg() &&
-           atomic_load_explicit(&nactive, memory_order_acquire) == 0;
+    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) != heap_sg()) return false;
+    /* With the gate closed, sweep_close_gate has already waited for every
+     * sweeper. A count seen now is a thread bouncing off the gate (sweep_enter
+     * registers before it looks: the background sweeper is never stopped),
+     * which touches no span. */
+    return atomic_load(&gate_closed) || atomic_load_explicit(&nactive, memory_order_acquire) == 0;
 }
 
 /* ---- the background sweeper ----------------------------------------------------- */

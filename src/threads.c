@@ -49,6 +49,10 @@
  * What is saved, and where the scan starts:
  *   - signal: every general register and xmm0-15 from the ucontext; stack
  *     from REG_RSP - 128 (the red zone of an interrupted leaf function);
+ *   - in every case, a stack pointer outside the attach-time stack that lies
+ *     in the thread's sigaltstack (it stopped inside a handler running there)
+ *     also records the alternate stack's part in use, which is scanned
+ *     besides the whole attach-time stack (capture_alt_stack);
  *   - tc_blocking_enter and threads_stop_world: these are assembly stubs
  *     that push rbx, rbp, r12-r15 exactly as the caller left them and pass
  *     that array to the C body; the scan starts at the caller's stack
@@ -173,6 +177,25 @@ static void notify_stopper(void)
 
 tc_thread *thread_self(void) { return tls_self; }
 
+/* Called on the thread itself (or in its stop handler) right after t->sp was
+ * captured. A stack pointer outside the attach-time stack may lie in the
+ * thread's alternate signal stack: the thread stopped inside a handler
+ * running there, whose frames may hold the only pointers to heap objects.
+ * Record the part in use, [sp - red_zone, top). (The attach-time stack is
+ * then scanned whole: where the handler interrupted it is not known.)
+ * sigaltstack is one system call, made only in that unusual case. */
+static void capture_alt_stack(tc_thread *t, uintptr_t sp, uintptr_t red_zone)
+{
+    t->alt_lo = t->alt_hi = 0;
+    if (sp >= t->stack_lo && sp <= t->stack_hi) return;
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_DISABLE)) return;
+    uintptr_t lo = (uintptr_t)ss.ss_sp, hi = lo + ss.ss_size;
+    if (sp < lo || sp > hi) return;
+    t->alt_lo = sp - lo > red_zone ? sp - red_zone : lo; /* with the red zone, if any */
+    t->alt_hi = hi;
+}
+
 /* Record the registers as they are here and the stack pointer of this
  * frame. Called from a frame that stays on the stack while the thread is
  * stopped and that has spilled every callee-saved register of its callers
@@ -192,6 +215,7 @@ static TC_NOINLINE void capture_here(tc_thread *t)
                      : "memory");
     t->nregs = 6;
     t->sp = sp;
+    capture_alt_stack(t, sp, 0);
     t->by_signal = false;
 }
 
@@ -203,6 +227,7 @@ static void capture_from_stub(tc_thread *t, const uintptr_t *saved)
     for (int i = 0; i < 7; i++) t->regs[i] = saved[i];
     t->nregs = 7;
     t->sp = (uintptr_t)(saved + 7);
+    capture_alt_stack(t, t->sp, 0);
     t->by_signal = false;
 }
 
@@ -313,6 +338,7 @@ static void stop_handler(int sig, siginfo_t *info, void *ucv)
     t->nregs = n;
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     t->sp = sp - RED_ZONE;
+    capture_alt_stack(t, sp, RED_ZONE);
     t->by_signal = true;
     tc_critical_depth++;
     publish_stopped(t, THREAD_PARKED);
@@ -486,6 +512,12 @@ void tc_thread_detach(void)
     if (tc_critical_depth != 0)
         tc_throw("tc_thread_detach: inside a runtime critical section (depth %d)",
                  (int)tc_critical_depth);
+    /* A thread that ends inside a blocking region (cancelled in a system
+     * call, or returning without leaving it) still counts as stopped: leave
+     * the region first, which waits out a stop in progress, or handing the
+     * cache back below would race with the collector's own release of it. */
+    if (mode_of(atomic_load_explicit(&t->state, memory_order_relaxed)) == THREAD_BLOCKING)
+        tc_blocking_leave();
     /* The thread's allocation cache goes back first, while the thread is
      * still attached (a collection may not find a cache in use by a thread it
      * cannot stop). An allocation after detaching attaches the thread again. */
@@ -684,6 +716,13 @@ void thread_stack_range(const tc_thread *t, uintptr_t *lo, uintptr_t *hi)
     }
     *lo = tc_align_down(sp, sizeof(uintptr_t));
     *hi = t->stack_hi;
+}
+
+bool thread_alt_stack_range(const tc_thread *t, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = tc_align_down(t->alt_lo, sizeof(uintptr_t));
+    *hi = t->alt_hi;
+    return t->alt_hi != 0;
 }
 
 const uintptr_t *thread_saved_regs(const tc_thread *t, size_t *nwords)

@@ -31,6 +31,10 @@ typedef struct tc_thread {
      * and what its registers held. Written by the thread (or its signal
      * handler) before it publishes a stopped mode with release order. */
     uintptr_t sp;
+    /* [alt_lo, alt_hi): the part in use of the thread's alternate signal
+     * stack when it stopped inside a handler running there (sigaltstack);
+     * both 0 otherwise. Written with sp. */
+    uintptr_t alt_lo, alt_hi;
     size_t nregs;
     uintptr_t regs[THREAD_MAX_REGS];
     uint64_t nsignals; /* stop signals sent to it (written by stoppers) */
@@ -86,6 +90,10 @@ void threads_for_each(void (*fn)(tc_thread *t, void *arg), void *arg);
  * outside the stack found at attach (a coroutine or alternate stack), the
  * whole attach-time stack is returned. */
 void thread_stack_range(const tc_thread *t, uintptr_t *lo, uintptr_t *hi);
+
+/* The in-use part of t's alternate signal stack, when t stopped inside a
+ * handler running on it: false if none. Valid as thread_stack_range. */
+bool thread_alt_stack_range(const tc_thread *t, uintptr_t *lo, uintptr_t *hi);
 
 /* The registers saved when t stopped, as words to scan conservatively. */
 const uintptr_t *thread_saved_regs(const tc_thread *t, size_t *nwords);

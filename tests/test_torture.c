@@ -210,8 +210,13 @@ static void verify_obj(struct world *w, void *obj, uint64_t want_id)
     if (s->seen == w->verify_gen) return;
     s->seen = w->verify_gen;
     w->objects_checked++;
-    CHECK(tc_object_base(obj) == obj);
-    CHECK(tc_object_size(obj) >= s->size);
+    /* Pointer-free objects under 16 bytes are packed into 16-byte blocks,
+     * and the lookups report the block: an 8-byte blob may sit at offset 8. */
+    void *base =
+        s->size < 16 && s->kind == K_BLOB ? (void *)((uintptr_t)obj & ~(uintptr_t)15) : obj;
+    CHECK_MSG(tc_object_base(obj) == base, "object %p (size %zu) has base %p", obj, s->size,
+              tc_object_base(obj));
+    CHECK(tc_object_size(obj) >= s->size + (size_t)((char *)obj - (char *)base));
     switch (s->kind) {
     case K_NODE:
         CHECK_EQ(((struct node *)obj)->check, ~id);
@@ -389,7 +394,7 @@ TC_TEST(torture_random_graphs_survive_collection_intact)
            "collections\n",
            (unsigned long long)ops, (unsigned long long)checked, (unsigned long long)gcs,
            (unsigned long long)st.num_gc);
-    CHECK(ops > 1000);
+    CHECK(ops > (TC_TEST_UNDER_TSAN ? 100 : 1000)); /* TSan with gcstress=1: slow */
     CHECK(st.num_gc > 0);
 }
 
