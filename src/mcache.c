@@ -41,7 +41,7 @@
 
 mspan mcache_empty_span = {.nelems = 0, .alloc_cache = 0};
 
-__thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+__thread mcache *mcache_tls TC_TLS_IE;
 
 static void flush_span_counts(mspan *s)
 {

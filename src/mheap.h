@@ -346,7 +346,7 @@ struct mcache {
 extern mspan mcache_empty_span;
 /* The calling thread's cache; NULL until its first allocation. Initial-exec
  * TLS so that the fast path is one load even in the shared library. */
-extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+extern __thread mcache *mcache_tls TC_TLS_IE;
 
 /* The calling thread's mcache, created on first use (fatal before tc_init). */
 mcache *mcache_current(void);
