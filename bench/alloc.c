@@ -22,7 +22,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bh_backend *const backends[] = {&bh_glibc, &bh_mimalloc, &bh_jemalloc, &bh_boehm};
+/* ---- tricolor's columns (perf branch): the collector off (gc_percent < 0), so
+ * like every other side it only hands out fresh memory. tc-noscan: tc_alloc_noscan;
+ * tc-cons: tc_alloc_conservative (a slot that may hold pointers, like *p = p). */
+#include "tricolor.h"
+
+static bool tc_bench_init(char *why, size_t whylen)
+{
+    (void)why, (void)whylen;
+    tc_config cfg;
+    tc_config_default(&cfg);
+    cfg.gc_percent = -1;
+    tc_init(&cfg);
+    return true;
+}
+static void tc_bench_thread_init(void) { tc_thread_attach(); }
+static void tc_bench_thread_fini(void) { tc_thread_detach(); }
+static const bh_backend bh_tc_noscan = {.name = "tc-noscan",
+                                        .init = tc_bench_init,
+                                        .alloc = tc_alloc_noscan,
+                                        .alloc_atomic = tc_alloc_noscan,
+                                        .thread_init = tc_bench_thread_init,
+                                        .thread_fini = tc_bench_thread_fini};
+static const bh_backend bh_tc_cons = {.name = "tc-cons",
+                                      .init = tc_bench_init,
+                                      .alloc = tc_alloc_conservative,
+                                      .alloc_atomic = tc_alloc_noscan,
+                                      .thread_init = tc_bench_thread_init,
+                                      .thread_fini = tc_bench_thread_fini};
+/* ---- end of tricolor's columns */
+
+static const bh_backend *const backends[] = {&bh_glibc,  &bh_mimalloc,  &bh_jemalloc,
+                                             &bh_boehm,  &bh_tc_noscan, &bh_tc_cons};
 #define NBACKENDS ((int)(sizeof backends / sizeof backends[0]))
 
 typedef struct job {
