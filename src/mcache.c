@@ -59,16 +59,16 @@ static void flush_span_counts(mspan *s)
 
 mspan *mcache_refill(mcache *c, spanclass spc)
 {
-    mspan *s = c->alloc[spc];
+    mspan *s = c->alloc[spc], *old = NULL;
     if (s != &mcache_empty_span) {
         if (tc_unlikely(s->alloc_count != s->nelems))
             tc_throw("mcache_refill: span %#lx of class %u has %u of %u slots taken",
                      (unsigned long)s->startaddr, (unsigned)spc, s->alloc_count, s->nelems);
         flush_span_counts(s);
-        mcentral_uncache_span(&mheap_.central[spc], s);
+        old = s;
         c->alloc[spc] = &mcache_empty_span;
     }
-    s = mcentral_cache_span(&mheap_.central[spc]);
+    s = mcentral_refill_span(&mheap_.central[spc], old);
     if (s == NULL) return NULL;
     if (tc_unlikely(s->alloc_count == s->nelems))
         tc_throw("mcache_refill: mcentral gave full span %#lx of class %u",

@@ -336,6 +336,9 @@ void mcentral_init(mcentral *c, spanclass spc);
 mspan *mcentral_cache_span(mcentral *c);
 /* Give back a span that an mcache held. */
 void mcentral_uncache_span(mcentral *c, mspan *s);
+/* mcentral_uncache_span(c, old) (unless old is NULL), then
+ * mcentral_cache_span(c), with one trip through c's lock. */
+mspan *mcentral_refill_span(mcentral *c, mspan *old);
 /* Record a freshly allocated large span (full, swept) so the sweeper finds it. */
 void mcentral_add_large(mcentral *c, mspan *s);
 /* Take a span off whatever list of c it is on (the sweeper's freeing path). */
