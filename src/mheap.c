@@ -402,7 +402,7 @@ static void publish_span(mspan *s, uintptr_t base, size_t npages, spanclass spc,
  * false when the OS has no more memory. */
 static bool refill_page_cache(mcache *c)
 {
-    if (pagecache_pages(&c->pcache) == 0 && !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache) &&
+    if (pagecache_empty(&c->pcache) && !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache) &&
         (!heap_grow(1) || !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache)))
         return false;
     while (c->nspanstash < MHEAP_SPANSTASH) {
@@ -423,7 +423,7 @@ static mspan *alloc_span_cached(mcache *c, size_t npages, spanclass spc, size_t 
     uintptr_t base = pagealloc_cache_alloc(&c->pcache, npages, &scav);
     /* Pages left but no run of npages: the locked path, until 1-page spans
      * empty the cache. */
-    if (base == 0 && pagecache_pages(&c->pcache) != 0) return NULL;
+    if (base == 0 && !pagecache_empty(&c->pcache)) return NULL;
     if (base == 0 || c->nspanstash == 0) {
         tc_lock(&mheap_.lock);
         bool ok = refill_page_cache(c);
@@ -477,7 +477,7 @@ mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size)
 
 void mheap_flush_page_cache(mcache *c)
 {
-    if (pagecache_pages(&c->pcache) == 0 && c->nspanstash == 0) return;
+    if (pagecache_empty(&c->pcache) && c->nspanstash == 0) return;
     tc_lock(&mheap_.lock);
     pagealloc_flush_cache(mheap_.pages, &c->pcache);
     while (c->nspanstash > 0) tc_fixalloc_free(&mheap_.spanalloc, c->spanstash[--c->nspanstash]);

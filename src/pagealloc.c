@@ -626,7 +626,9 @@ uintptr_t pagealloc_cache_alloc(pagecache *c, size_t npages, size_t *scav)
         m = (npages == 64 ? ~(uint64_t)0 : (((uint64_t)1 << npages) - 1)) << i;
     }
     __atomic_store_n(&c->cache, free & ~m, __ATOMIC_RELAXED);
-    *scav = (size_t)popcount64(c->scav & m) << TC_PAGE_SHIFT;
+    /* No popcount for one page: without -mpopcnt it is a libgcc call. */
+    uint64_t sm = c->scav & m;
+    *scav = (npages == 1 ? (size_t)(sm != 0) : (size_t)popcount64(sm)) << TC_PAGE_SHIFT;
     c->scav &= ~m;
     return c->base + ((uintptr_t)i << TC_PAGE_SHIFT);
 }

@@ -74,6 +74,11 @@ uintptr_t pagealloc_cache_alloc(pagecache *c, size_t npages, size_t *scav);
 /* Give the pages left in c back (free, with their scavenged state); c is
  * empty after. Caller's lock. */
 void pagealloc_flush_cache(pagealloc *pa, pagecache *c);
+/* Whether c holds no page (owner, or a reader with the owner stopped). */
+static inline bool pagecache_empty(const pagecache *c)
+{
+    return __atomic_load_n(&c->cache, __ATOMIC_RELAXED) == 0;
+}
 /* Pages c holds now (relaxed load; exact for the owner or with it stopped). */
 static inline size_t pagecache_pages(const pagecache *c)
 {
