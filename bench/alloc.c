@@ -52,8 +52,8 @@ static const bh_backend bh_tc_cons = {.name = "tc-cons",
                                       .thread_fini = tc_bench_thread_fini};
 /* ---- end of tricolor's columns */
 
-static const bh_backend *const backends[] = {&bh_glibc,  &bh_mimalloc,  &bh_jemalloc,
-                                             &bh_boehm,  &bh_tc_noscan, &bh_tc_cons};
+static const bh_backend *const backends[] = {&bh_glibc, &bh_mimalloc,  &bh_jemalloc,
+                                             &bh_boehm, &bh_tc_noscan, &bh_tc_cons};
 #define NBACKENDS ((int)(sizeof backends / sizeof backends[0]))
 
 typedef struct job {
