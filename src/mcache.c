@@ -24,6 +24,10 @@
  * no lock and makes no atomic read-modify-write. The cache struct comes from
  * mheap_.cachealloc and sits on mheap_.all_mcaches, both under the heap lock.
  *
+ * Page cache: each mcache also holds a 64-page block of free pages and a
+ * few mspan structs (mheap.c's page-cache path); mcache_release_all gives
+ * them back with mheap_flush_page_cache.
+ *
  * Statistics, as in Go: allocations are counted per span when it leaves the
  * cache (refill, release) as alloc_count - alloc_count_before_cache, so the
  * fast path counts nothing. A thread's in-flight counts reach the global
@@ -41,7 +45,7 @@
 
 mspan mcache_empty_span = {.nelems = 0, .alloc_cache = 0};
 
-__thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+__thread mcache *mcache_tls TC_TLS_IE;
 
 static void flush_span_counts(mspan *s)
 {
@@ -55,16 +59,16 @@ static void flush_span_counts(mspan *s)
 
 mspan *mcache_refill(mcache *c, spanclass spc)
 {
-    mspan *s = c->alloc[spc];
+    mspan *s = c->alloc[spc], *old = NULL;
     if (s != &mcache_empty_span) {
         if (tc_unlikely(s->alloc_count != s->nelems))
             tc_throw("mcache_refill: span %#lx of class %u has %u of %u slots taken",
                      (unsigned long)s->startaddr, (unsigned)spc, s->alloc_count, s->nelems);
         flush_span_counts(s);
-        mcentral_uncache_span(&mheap_.central[spc], s);
+        old = s;
         c->alloc[spc] = &mcache_empty_span;
     }
-    s = mcentral_cache_span(&mheap_.central[spc]);
+    s = mcentral_refill_span(&mheap_.central[spc], old);
     if (s == NULL) return NULL;
     if (tc_unlikely(s->alloc_count == s->nelems))
         tc_throw("mcache_refill: mcentral gave full span %#lx of class %u",
@@ -95,6 +99,9 @@ void mcache_release_all(mcache *c)
         atomic_fetch_add_explicit(&mheap_.tiny_allocs, c->tiny_allocs, memory_order_relaxed);
         c->tiny_allocs = 0;
     }
+    /* The page cache and span stash too: a detaching thread (through
+     * mcache_thread_exit) and a collection return every page they hold. */
+    mheap_flush_page_cache(c);
 }
 
 void mcache_pending_counts(const mcache *c, uint64_t *nmalloc, uint64_t *tiny)
@@ -114,7 +121,8 @@ void mcache_thread_exit(void)
     mcache *c = mcache_tls;
     if (c == NULL) return;
     critical_enter();
-    mcache_release_all(c);
+    mcache_release_all(c); /* with mheap_flush_page_cache: its pages go back */
+    TC_ASSERT(pagecache_pages(&c->pcache) == 0 && c->nspanstash == 0);
     tc_lock(&mheap_.lock);
     mcache **pp = &mheap_.all_mcaches;
     while (*pp != c) pp = &(*pp)->next_all;
@@ -144,6 +152,8 @@ TC_NOINLINE mcache *mcache_current(void)
     c->tiny = 0;
     c->tiny_offset = 0;
     c->tiny_allocs = 0;
+    c->pcache = (pagecache){0, 0, 0};
+    c->nspanstash = 0;
     c->next_all = mheap_.all_mcaches;
     mheap_.all_mcaches = c;
     tc_unlock(&mheap_.lock);

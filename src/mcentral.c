@@ -70,10 +70,39 @@ static mspan *mcentral_grow(mcentral *c)
     return s;
 }
 
-mspan *mcentral_cache_span(mcentral *c)
+/* Checks that s is cached by an mcache and may be given back. */
+static void check_uncache(mspan *s, uint32_t sg)
+{
+    if (tc_unlikely(s == &mcache_empty_span)) tc_throw("mcentral_uncache_span: the empty span");
+    uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
+    /* The collector releases every cache while the world is stopped, before
+     * sweepgen advances, so no span stays cached across a cycle. */
+    if (tc_unlikely(ssg == sg + 1))
+        tc_throw("mcentral_uncache_span: span %#lx was cached across a collection",
+                 (unsigned long)s->startaddr);
+    if (tc_unlikely(ssg != sg + 3))
+        tc_throw("mcentral_uncache_span: span %#lx has sweepgen %u, heap %u: not cached",
+                 (unsigned long)s->startaddr, ssg, sg);
+}
+
+/* Put an uncached span on its swept list. c's lock held. */
+static void uncache_locked(mcentral *c, mspan *s, uint32_t sg)
+{
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_relaxed);
+    if (s->alloc_count < s->nelems)
+        mspan_list_push(partial_swept(c, sg), s);
+    else
+        mspan_list_push(full_swept(c, sg), s);
+}
+
+mspan *mcentral_refill_span(mcentral *c, mspan *old)
 {
     uint32_t sg = heap_sweepgen();
+    if (old != NULL) check_uncache(old, sg);
+    /* One trip through the lock gives the old span back and takes a swept
+     * partial one (a refill used to take the lock twice). */
     tc_lock(&c->lock);
+    if (old != NULL) uncache_locked(c, old, sg);
     mspan_list *ps = partial_swept(c, sg);
     mspan *s = ps->first;
     if (s != NULL) mspan_list_remove(ps, s);
@@ -99,25 +128,14 @@ mspan *mcentral_cache_span(mcentral *c)
     return s;
 }
 
+mspan *mcentral_cache_span(mcentral *c) { return mcentral_refill_span(c, NULL); }
+
 void mcentral_uncache_span(mcentral *c, mspan *s)
 {
-    if (tc_unlikely(s == &mcache_empty_span)) tc_throw("mcentral_uncache_span: the empty span");
     uint32_t sg = heap_sweepgen();
-    uint32_t ssg = atomic_load_explicit(&s->sweepgen, memory_order_relaxed);
-    /* The collector releases every cache while the world is stopped, before
-     * sweepgen advances, so no span stays cached across a cycle. */
-    if (tc_unlikely(ssg == sg + 1))
-        tc_throw("mcentral_uncache_span: span %#lx was cached across a collection",
-                 (unsigned long)s->startaddr);
-    if (tc_unlikely(ssg != sg + 3))
-        tc_throw("mcentral_uncache_span: span %#lx has sweepgen %u, heap %u: not cached",
-                 (unsigned long)s->startaddr, ssg, sg);
+    check_uncache(s, sg);
     tc_lock(&c->lock);
-    atomic_store_explicit(&s->sweepgen, sg, memory_order_relaxed);
-    if (s->alloc_count < s->nelems)
-        mspan_list_push(partial_swept(c, sg), s);
-    else
-        mspan_list_push(full_swept(c, sg), s);
+    uncache_locked(c, s, sg);
     tc_unlock(&c->lock);
 }
 

@@ -11,6 +11,11 @@
  *     demand-paged by the kernel), one per possible arena of the 48-bit
  *     space, each NULL or the arena's heap_arena metadata (sys memory);
  *   - mspan structs (mheap_.spanalloc) and mcache structs (cachealloc);
+ *   - the page-cache path of span allocation (Go's per-P pageCache and
+ *     mspan cache): a span of fewer than 16 pages takes its pages from the
+ *     calling thread's mcache->pcache (a 64-page block taken from the page
+ *     allocator under the heap lock) and its struct from mcache->spanstash,
+ *     so that the heap lock is taken once per refill, not once per span;
  *   - the gcBits chunks and their epochs.
  *
  * Invariants:
@@ -29,8 +34,13 @@
  *     allocator has been grown by.
  *
  * Locking: mheap_.lock guards the page allocator, the arena list and hints,
- * spanalloc, cachealloc, all_mcaches and the heap_arena fields other than
- * their lock-free reads. Inside it the gcbits lock may be taken (and,
+ * spanalloc, cachealloc, all_mcaches and the refill and flush of page
+ * caches. Publishing a span on pages the caller owns (publish_span) takes no
+ * lock: spans[] stores are release atomics, page_inuse bits atomic ORs and
+ * ANDs, zeroed_base a CAS maximum, spans_inuse an atomic counter. The
+ * page-cache path runs inside a runtime critical section, so the collector
+ * (which flushes every cache with the world stopped) never sees a cache
+ * half-way through an allocation. Inside it the gcbits lock may be taken (and,
  * through fixalloc and persistent_alloc, persistent's locks). No mcentral
  * lock is ever held while taking the heap lock. See runtime.h's lock order.
  */
@@ -289,7 +299,8 @@ static bool heap_grow(size_t npages)
 /* ---- span allocation ------------------------------------------------------------ */
 
 /* Whether [base, base + npages pages) may hold junk, advancing each arena's
- * zeroed_base past it (Go's allocNeedsZero). Heap lock held. */
+ * zeroed_base past it (Go's allocNeedsZero). The caller owns the pages; no
+ * lock needed. */
 static bool alloc_needs_zero(uintptr_t base, size_t npages)
 {
     bool need = false;
@@ -299,9 +310,15 @@ static bool alloc_needs_zero(uintptr_t base, size_t npages)
         uintptr_t astart = tc_align_down(base, TC_ARENA_SIZE);
         uintptr_t off = base - astart;
         uintptr_t aend = end - astart < TC_ARENA_SIZE ? end - astart : TC_ARENA_SIZE;
+        /* A CAS loop, not a store: spans from page caches are made without
+         * the heap lock. The pages are ours, so a zb loaded below off means
+         * nobody has handed them out, whatever others raise zb to meanwhile. */
         uintptr_t zb = atomic_load_explicit(&ha->zeroed_base, memory_order_relaxed);
         if (off < zb) need = true;
-        if (aend > zb) atomic_store_explicit(&ha->zeroed_base, aend, memory_order_relaxed);
+        while (aend > zb &&
+               !atomic_compare_exchange_weak_explicit(&ha->zeroed_base, &zb, aend,
+                                                      memory_order_relaxed, memory_order_relaxed))
+            ;
         base = astart + aend;
     }
     return need;
@@ -321,10 +338,11 @@ static void set_page_inuse(uintptr_t base, bool on)
 {
     heap_arena *ha = mheap_arena_of(base);
     size_t i = (base >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA;
+    /* Atomic: page-cache spans set their bit without the heap lock. */
     if (on)
-        ha->page_inuse[i / 8] |= (uint8_t)(1u << (i % 8));
+        __atomic_fetch_or(&ha->page_inuse[i / 8], (uint8_t)(1u << (i % 8)), __ATOMIC_RELAXED);
     else
-        ha->page_inuse[i / 8] &= (uint8_t) ~(1u << (i % 8));
+        __atomic_fetch_and(&ha->page_inuse[i / 8], (uint8_t) ~(1u << (i % 8)), __ATOMIC_RELAXED);
 }
 
 /* Fill in a span's fields for its class (Go's initSpan, less publication). */
@@ -368,29 +386,102 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
                           memory_order_relaxed);
 }
 
+/* Publish a span on pages [base, +npages) the caller owns: fields, state,
+ * page -> span map, page_inuse. Needs no lock (every store is atomic or to
+ * the caller's own span). */
+static void publish_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, size_t large_size)
+{
+    init_span(s, base, npages, spc, alloc_needs_zero(base, npages), large_size);
+    atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
+    set_spans(base, npages, s);
+    set_page_inuse(base, true);
+    atomic_fetch_add_explicit(&mheap_.spans_inuse, 1, memory_order_relaxed);
+}
+
+/* Refill c's page cache (if empty) and span stash (if empty). Heap lock held.
+ * false when the OS has no more memory. */
+static bool refill_page_cache(mcache *c)
+{
+    if (pagecache_empty(&c->pcache) && !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache) &&
+        (!heap_grow(1) || !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache)))
+        return false;
+    while (c->nspanstash < MHEAP_SPANSTASH) {
+        mspan *s = tc_fixalloc_alloc(&mheap_.spanalloc);
+        if (s == NULL) tc_throw("mheap_alloc_span: out of memory for a span struct");
+        c->spanstash[c->nspanstash++] = s;
+    }
+    return true;
+}
+
+/* The page-cache path (Go's allocSpan with a P): pages and span struct from
+ * the calling thread's cache, the heap lock only to refill it. NULL when the
+ * cache cannot serve npages (its free pages are fragmented) or the OS has no
+ * more memory: the caller takes the locked path. */
+static mspan *alloc_span_cached(mcache *c, size_t npages, spanclass spc, size_t large_size)
+{
+    size_t scav = 0;
+    uintptr_t base = pagealloc_cache_alloc(&c->pcache, npages, &scav);
+    /* Pages left but no run of npages: the locked path, until 1-page spans
+     * empty the cache. */
+    if (base == 0 && !pagecache_empty(&c->pcache)) return NULL;
+    if (base == 0 || c->nspanstash == 0) {
+        tc_lock(&mheap_.lock);
+        bool ok = refill_page_cache(c);
+        tc_unlock(&mheap_.lock);
+        if (!ok) {
+            if (base != 0) tc_throw("mheap: a span struct could not be had for %#lx", base);
+            return NULL;
+        }
+        if (base == 0) base = pagealloc_cache_alloc(&c->pcache, npages, &scav);
+        if (base == 0) return NULL;
+    }
+    if (scav != 0) sys_used((void *)base, npages * TC_PAGE_SIZE, scav);
+    mspan *s = c->spanstash[--c->nspanstash];
+    publish_span(s, base, npages, spc, large_size);
+    return s;
+}
+
 mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size)
 {
     if (tc_unlikely(npages == 0 || npages > (SIZE_MAX >> TC_PAGE_SHIFT) / 2))
         tc_throw("mheap_alloc_span: bad page count %zu", npages);
+    /* Between taking pages from the cache and publishing the span a
+     * collection must not run (it would flush the cache under us). */
+    critical_enter();
+    mcache *c = mcache_tls;
+    if (c != NULL && npages < MHEAP_PCACHE_MAX_PAGES) {
+        mspan *s = alloc_span_cached(c, npages, spc, large_size);
+        if (s != NULL) {
+            critical_leave();
+            return s;
+        }
+    }
     tc_lock(&mheap_.lock);
     size_t scav = 0;
     uintptr_t base = pagealloc_alloc(mheap_.pages, npages, &scav);
     if (base == 0) {
         if (!heap_grow(npages) || (base = pagealloc_alloc(mheap_.pages, npages, &scav)) == 0) {
             tc_unlock(&mheap_.lock);
+            critical_leave();
             return NULL;
         }
     }
     if (scav != 0) sys_used((void *)base, npages * TC_PAGE_SIZE, scav);
     mspan *s = tc_fixalloc_alloc(&mheap_.spanalloc);
     if (s == NULL) tc_throw("mheap_alloc_span: out of memory for a span struct");
-    init_span(s, base, npages, spc, alloc_needs_zero(base, npages), large_size);
-    atomic_store_explicit(&s->state, MSPAN_INUSE, memory_order_release);
-    set_spans(base, npages, s);
-    set_page_inuse(base, true);
-    atomic_fetch_add_explicit(&mheap_.spans_inuse, 1, memory_order_relaxed);
+    publish_span(s, base, npages, spc, large_size);
     tc_unlock(&mheap_.lock);
+    critical_leave();
     return s;
+}
+
+void mheap_flush_page_cache(mcache *c)
+{
+    if (pagecache_empty(&c->pcache) && c->nspanstash == 0) return;
+    tc_lock(&mheap_.lock);
+    pagealloc_flush_cache(mheap_.pages, &c->pcache);
+    while (c->nspanstash > 0) tc_fixalloc_free(&mheap_.spanalloc, c->spanstash[--c->nspanstash]);
+    tc_unlock(&mheap_.lock);
 }
 
 void mheap_free_span(mspan *s)
@@ -567,7 +658,7 @@ void mspan_check(const mspan *s)
     }
     heap_arena *ha = mheap_arena_of(b);
     size_t pi = (b >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA;
-    if (!(ha->page_inuse[pi / 8] >> (pi % 8) & 1))
+    if (!(__atomic_load_n(&ha->page_inuse[pi / 8], __ATOMIC_RELAXED) >> (pi % 8) & 1))
         SPAN_FAIL("page_inuse bit clear", (void *)s, (unsigned long)b);
 #undef SPAN_FAIL
 }
@@ -589,9 +680,13 @@ void mheap_check(void)
     }
     pagealloc_counts pc;
     pagealloc_counts_read(mheap_.pages, &pc);
-    if (pages != pc.inuse_pages)
-        tc_throw("mheap_check: %zu pages map to spans, the page allocator has %zu in use", pages,
-                 pc.inuse_pages);
+    size_t cached = 0;
+    for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all)
+        cached += pagecache_pages(&c->pcache);
+    if (pages + cached != pc.inuse_pages)
+        tc_throw("mheap_check: %zu pages map to spans and %zu are in page caches, the page "
+                 "allocator has %zu in use",
+                 pages, cached, pc.inuse_pages);
     if (spans != atomic_load_explicit(&mheap_.spans_inuse, memory_order_relaxed))
         tc_throw("mheap_check: %zu spans found, %lu counted", spans,
                  (unsigned long)mheap_.spans_inuse);

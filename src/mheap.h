@@ -11,6 +11,7 @@
 #ifndef TC_MHEAP_H
 #define TC_MHEAP_H
 
+#include "pagealloc.h"
 #include "runtime.h"
 #include "sizeclasses.h"
 #include "types.h"
@@ -228,6 +229,11 @@ struct mcentral {
 
 typedef struct mcache mcache;
 
+/* Spans below this many pages come from the thread's page cache (Go: a
+ * quarter of the cache); mspan structs a cache keeps at hand. */
+#define MHEAP_PCACHE_MAX_PAGES (PAGECACHE_PAGES / 4)
+#define MHEAP_SPANSTASH        16
+
 typedef struct mheap {
     tc_mutex lock;
     struct pagealloc *pages; /* heap lock */
@@ -277,6 +283,11 @@ mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size);
  * the span to spanalloc. The span must be on no list. The sweeper calls it;
  * until then tests do. Takes the heap lock. */
 void mheap_free_span(mspan *s);
+/* Give c's page cache and stashed mspan structs back to the heap (takes the
+ * heap lock). Caller: c's owner thread, or the collector with it stopped.
+ * mcache_release_all calls it, so a detaching thread and every collection
+ * return their pages. */
+void mheap_flush_page_cache(mcache *c);
 
 /* The span containing p, or NULL if p is outside every arena or on a free
  * page. Lock-free; the span may be stale or not in use: check state. */
@@ -312,7 +323,10 @@ static inline heap_arena *mheap_arena_of(uintptr_t p)
 }
 
 /* Heap-wide validity check: every span reachable from the arena index is
- * consistent and the page allocator agrees. Takes the heap lock. */
+ * consistent and the page allocator agrees (pages held by threads' page
+ * caches count as in use there). Takes the heap lock; no other thread may be
+ * allocating spans meanwhile (the page-cache path makes spans without the
+ * lock). */
 void mheap_check(void);
 
 /* ---- mcentral (mcentral.c) --------------------------------------------------- */
@@ -322,6 +336,9 @@ void mcentral_init(mcentral *c, spanclass spc);
 mspan *mcentral_cache_span(mcentral *c);
 /* Give back a span that an mcache held. */
 void mcentral_uncache_span(mcentral *c, mspan *s);
+/* mcentral_uncache_span(c, old) (unless old is NULL), then
+ * mcentral_cache_span(c), with one trip through c's lock. */
+mspan *mcentral_refill_span(mcentral *c, mspan *old);
 /* Record a freshly allocated large span (full, swept) so the sweeper finds it. */
 void mcentral_add_large(mcentral *c, mspan *s);
 /* Take a span off whatever list of c it is on (the sweeper's freeing path). */
@@ -344,12 +361,20 @@ struct mcache {
      * collector adds them to the marked bytes with the world stopped. */
     uint64_t black_bytes;
     mcache *next_all; /* mheap_.all_mcaches link; heap lock */
+    /* Go's per-P page cache and mspan cache: spans of fewer than
+     * MHEAP_PCACHE_MAX_PAGES pages take their pages from pcache and their
+     * struct from spanstash without the heap lock; both are refilled under
+     * it and given back by mheap_flush_page_cache. Owner thread only (or
+     * the collector with the owner stopped). */
+    pagecache pcache;
+    uint32_t nspanstash;
+    mspan *spanstash[MHEAP_SPANSTASH];
 };
 
 extern mspan mcache_empty_span;
 /* The calling thread's cache; NULL until its first allocation. Initial-exec
  * TLS so that the fast path is one load even in the shared library. */
-extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+extern __thread mcache *mcache_tls TC_TLS_IE;
 
 /* The calling thread's mcache, created on first use (fatal before tc_init). */
 mcache *mcache_current(void);

@@ -52,6 +52,12 @@
  * inner level, so spans larger than 4 MiB need no special case. Cost: at most
  * 8 entries per level plus one 512-bit scan, whatever the heap's size.
  *
+ * Page caches (pagealloc_alloc_to_cache and friends): a thread takes all
+ * free pages of one aligned 64-page block (one bitmap word) at once, marking
+ * them in use; the block's scavenged bits move into the cache. search_addr
+ * moves past the block (it held the lowest free page). Flushing frees what
+ * is left, with its scavenged bits, exactly as pagealloc_free would.
+ *
  * Concurrency: none here. The caller serialises every call on one pagealloc
  * (mheap holds its heap lock around them), as Go does. pagealloc_scavenge
  * calls sys_unused (madvise) itself, i.e. under the caller's lock; Go drops
@@ -572,6 +578,86 @@ uintptr_t pagealloc_alloc(pagealloc *pa, size_t npages, size_t *scav)
     *scav = alloc_range(pa, addr, npages) << TC_PAGE_SHIFT;
     pa->search_addr = addr == lowfree ? addr + (npages << TC_PAGE_SHIFT) : lowfree;
     return addr;
+}
+
+/* ---- per-thread page caches ------------------------------------------------------------ */
+
+bool pagealloc_alloc_to_cache(pagealloc *pa, pagecache *c)
+{
+    if (tc_unlikely(__atomic_load_n(&c->cache, __ATOMIC_RELAXED) != 0))
+        tc_throw("pagealloc_alloc_to_cache: cache at %#lx still holds pages %#lx",
+                 (unsigned long)c->base, (unsigned long)c->cache);
+    uintptr_t lowfree;
+    uintptr_t addr = find(pa, 1, &lowfree); /* the lowest free page */
+    if (addr == 0) return false;
+    uintptr_t block = (uintptr_t)PAGECACHE_PAGES << TC_PAGE_SHIFT;
+    uintptr_t base = tc_align_down(addr, block);
+    size_t ci = chunk_index(base);
+    chunk *ch = chunk_of(pa, ci);
+    unsigned w = (unsigned)((base - chunk_base(ci)) >> (TC_PAGE_SHIFT + 6));
+    uint64_t free = ~ch->alloc[w];
+    uint64_t scav = ch->scav[w]; /* scavenged pages are free */
+    ch->alloc[w] = ~(uint64_t)0;
+    ch->scav[w] = 0;
+    sum_update(pa, base, base + block);
+    pa->counts.inuse_pages += popcount64(free);
+    pa->counts.scavenged_pages -= popcount64(scav);
+    /* addr was the lowest free page and the whole word is taken now. */
+    pa->search_addr = base + block;
+    c->base = base;
+    c->scav = scav;
+    __atomic_store_n(&c->cache, free, __ATOMIC_RELAXED);
+    return true;
+}
+
+uintptr_t pagealloc_cache_alloc(pagecache *c, size_t npages, size_t *scav)
+{
+    uint64_t free = __atomic_load_n(&c->cache, __ATOMIC_RELAXED);
+    if (free == 0 || npages > PAGECACHE_PAGES) return 0;
+    unsigned i;
+    uint64_t m;
+    if (npages == 1) {
+        i = ctz64(free);
+        m = (uint64_t)1 << i;
+    } else {
+        uint64_t r = runs_of(free, (unsigned)npages);
+        if (r == 0) return 0;
+        i = ctz64(r);
+        m = (npages == 64 ? ~(uint64_t)0 : (((uint64_t)1 << npages) - 1)) << i;
+    }
+    __atomic_store_n(&c->cache, free & ~m, __ATOMIC_RELAXED);
+    /* No popcount for one page: without -mpopcnt it is a libgcc call. */
+    uint64_t sm = c->scav & m;
+    *scav = (npages == 1 ? (size_t)(sm != 0) : (size_t)popcount64(sm)) << TC_PAGE_SHIFT;
+    c->scav &= ~m;
+    return c->base + ((uintptr_t)i << TC_PAGE_SHIFT);
+}
+
+void pagealloc_flush_cache(pagealloc *pa, pagecache *c)
+{
+    uint64_t free = __atomic_load_n(&c->cache, __ATOMIC_RELAXED);
+    if (free != 0) {
+        uintptr_t block = (uintptr_t)PAGECACHE_PAGES << TC_PAGE_SHIFT;
+        size_t ci = chunk_index(c->base);
+        chunk *ch = chunk_of(pa, ci);
+        unsigned w = (unsigned)((c->base - chunk_base(ci)) >> (TC_PAGE_SHIFT + 6));
+        if (tc_unlikely((ch->alloc[w] & free) != free || (c->scav & ~free) != 0))
+            tc_throw("pagealloc_flush_cache: cache at %#lx holds pages %#lx (scavenged %#lx), "
+                     "the bitmap has %#lx in use",
+                     (unsigned long)c->base, (unsigned long)free, (unsigned long)c->scav,
+                     (unsigned long)ch->alloc[w]);
+        ch->alloc[w] &= ~free;
+        ch->scav[w] |= c->scav;
+        sum_update(pa, c->base, c->base + block);
+        pa->counts.inuse_pages -= popcount64(free);
+        pa->counts.scavenged_pages += popcount64(c->scav);
+        uintptr_t low = c->base + ((uintptr_t)ctz64(free) << TC_PAGE_SHIFT);
+        if (low < pa->search_addr) pa->search_addr = low;
+        if ((free & ~c->scav) != 0 && c->base + block > pa->scav_top)
+            pa->scav_top = c->base + block;
+    }
+    __atomic_store_n(&c->cache, 0, __ATOMIC_RELAXED);
+    c->scav = 0;
 }
 
 /* ---- free ---------------------------------------------------------------------------- */

@@ -47,6 +47,44 @@ void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages);
  * madvise runs inside the call, i.e. under the caller's lock. */
 size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes);
 
+/* ---- per-thread page caches (Go's pageCache, mpagecache.go) -----------------
+ * A thread takes every free page of one 64-page-aligned block at once, under
+ * the caller's lock (pagealloc_alloc_to_cache), then hands runs of it out
+ * lock-free (pagealloc_cache_alloc) until it is empty. While cached, the
+ * pages are in use as far as the allocator knows (alloc bits set, counted in
+ * inuse_pages) and their scavenged bits live in the cache. Flushing
+ * (pagealloc_flush_cache, under the lock) frees what is left. Only the owner
+ * thread touches a cache between refill and flush, except that a reader
+ * holding the heap lock may load `cache` (relaxed atomics on both sides) to
+ * count the pages held. */
+#define PAGECACHE_PAGES 64
+typedef struct pagecache {
+    uintptr_t base; /* first page of the block (64-page aligned); 0 when never filled */
+    uint64_t cache; /* 1: page free in the cache. Relaxed atomic loads and stores */
+    uint64_t scav;  /* 1: page scavenged (a subset of cache) */
+} pagecache;
+
+/* Fill the empty cache c with the free pages of the 64-page block holding the
+ * lowest free page. false when no page is free (grow, then try again). */
+bool pagealloc_alloc_to_cache(pagealloc *pa, pagecache *c);
+/* npages contiguous pages from c, lowest first; 0 if c has no such run.
+ * *scav receives the scavenged bytes among them (the caller sys_used's them).
+ * Owner thread only, no lock. */
+uintptr_t pagealloc_cache_alloc(pagecache *c, size_t npages, size_t *scav);
+/* Give the pages left in c back (free, with their scavenged state); c is
+ * empty after. Caller's lock. */
+void pagealloc_flush_cache(pagealloc *pa, pagecache *c);
+/* Whether c holds no page (owner, or a reader with the owner stopped). */
+static inline bool pagecache_empty(const pagecache *c)
+{
+    return __atomic_load_n(&c->cache, __ATOMIC_RELAXED) == 0;
+}
+/* Pages c holds now (relaxed load; exact for the owner or with it stopped). */
+static inline size_t pagecache_pages(const pagecache *c)
+{
+    return (size_t)__builtin_popcountll(__atomic_load_n(&c->cache, __ATOMIC_RELAXED));
+}
+
 /* Counters: pages in all grown ranges, pages allocated, free pages that are
  * scavenged. */
 typedef struct pagealloc_counts {

@@ -48,7 +48,10 @@
 #define TC_NOINLINE    __attribute__((noinline))
 #define TC_INLINE      static inline __attribute__((always_inline))
 #define TC_CACHELINE   64
-/* Thread-locals on hot paths: one load, also in the shared library. */
+/* Thread-locals on hot paths: one load, also in the shared library. The
+ * model must be on the extern declaration too: without it every other file
+ * compiles a __tls_get_addr call (general-dynamic), which only GNU ld's
+ * relaxation happens to remove when it links libtricolor.so. */
 #define TC_TLS_IE __attribute__((tls_model("initial-exec")))
 
 /* Heap geometry (Go's values for linux/amd64). */
@@ -91,10 +94,10 @@ void tc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
  * that arrives meanwhile is deferred until the outermost critical_leave.
  * The depth is thread-local and only ever touched by its own thread (and read
  * by that thread's signal handler, which interrupts it: hence volatile). */
-extern __thread volatile int tc_critical_depth;
+extern __thread volatile int tc_critical_depth TC_TLS_IE;
 /* Set by the stop machinery (threads.c) when a stop arrived while the thread
  * was inside a critical section; cleared by critical_leave_slow once parked. */
-extern __thread volatile int tc_stop_deferred;
+extern __thread volatile int tc_stop_deferred TC_TLS_IE;
 
 static inline void critical_enter(void) { tc_critical_depth++; }
 void critical_leave_slow(void);

@@ -110,14 +110,12 @@
 #error "threads.c: register capture (entry stubs, ucontext layout) exists for x86-64 only"
 #endif
 
-#define TLS_IE __attribute__((tls_model("initial-exec")))
+__thread volatile int tc_critical_depth TC_TLS_IE;
+__thread volatile int tc_stop_deferred TC_TLS_IE;
 
-__thread volatile int tc_critical_depth TLS_IE;
-__thread volatile int tc_stop_deferred TLS_IE;
-
-static __thread tc_thread *tls_self TLS_IE;
+static __thread tc_thread *tls_self TC_TLS_IE;
 /* Non-NULL while this thread has the world stopped: the reason it gave. */
-static __thread const char *tls_stop_reason TLS_IE;
+static __thread const char *tls_stop_reason TC_TLS_IE;
 
 #define STOP_SPIN_NS ((uint64_t)20 * 1000)          /* cooperative parking window before signals */
 #define STOP_WARN_NS ((uint64_t)1000 * 1000 * 1000) /* report a thread that does not stop */

@@ -127,7 +127,10 @@ TC_TEST(heap_grows_contiguously_across_arenas)
 TC_TEST(reused_large_span_comes_back_zeroed)
 {
     init_once();
-    size_t size = 5 * TC_PAGE_SIZE + 123;
+    /* 20 pages: spans of 16 pages and more take the page allocator's
+     * address-ordered first fit; smaller ones come from the thread's page
+     * cache (test_pagecache.c checks reuse and zeroing there). */
+    size_t size = 19 * TC_PAGE_SIZE + 123;
     unsigned char *p = tc_alloc_noscan(size);
     CHECK(p != NULL && all_zero(p, size));
     memset(p, 0xEE, tc_align_up(size, TC_PAGE_SIZE));
@@ -218,6 +221,9 @@ TC_TEST(page_allocator_coalesces_and_reuses_under_random_large_spans)
     mheap_check();
     for (int i = 0; i < N; i++)
         if (live[i]) mheap_free_span(live[i]);
+    /* spans under 16 pages came from this thread's page cache: give back
+     * what it still holds, so that every free page is in the page allocator */
+    if (mcache_tls != NULL) mheap_flush_page_cache(mcache_tls);
     /* Everything coalesced: a run as long as the peak fits where the
      * fragments were (first fit would have used any lower run of 300 pages
      * and more), without growing the heap. */
