@@ -458,6 +458,8 @@ typedef struct tc_stats {
     uint64_t num_forced_gc;  /* of which from tc_gc */
     uint64_t pause_total_ns; /* all stop-the-world pauses together */
     uint64_t pause_max_ns;   /* the longest single stop */
+    uint64_t num_stops;      /* single stops so far (a concurrent cycle has 2 or more) */
+    uint64_t stop_ns[256];   /* each stop, a ring: the latest at (num_stops + 255) % 256 */
     uint64_t
         pause_ns[256]; /* each cycle's stops summed, a ring: the latest at (num_gc + 255) % 256 */
     uint64_t pause_end_ns[256]; /* when each ended, ns since tc_init */

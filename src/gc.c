@@ -358,6 +358,7 @@ static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     uint64_t num_gc, num_forced;
     uint64_t pause_total_ns, pause_max_ns;
+    uint64_t num_stops, stop_ns[PAUSE_RING];
     uint64_t pause_ns[PAUSE_RING], pause_end_ns[PAUSE_RING];
     uint64_t pause_hist[TC_PAUSE_HIST_BUCKETS];
     uint64_t heap_marked;
@@ -369,6 +370,7 @@ static struct {
 
 static void record_stop(uint64_t ns)
 {
+    stats_gc.stop_ns[stats_gc.num_stops++ % PAUSE_RING] = ns;
     stats_gc.pause_total_ns += ns;
     if (ns > stats_gc.pause_max_ns) stats_gc.pause_max_ns = ns;
     unsigned b = 0;
@@ -383,6 +385,8 @@ void gc_read_stats(tc_stats *out)
     out->num_forced_gc = stats_gc.num_forced;
     out->pause_total_ns = stats_gc.pause_total_ns;
     out->pause_max_ns = stats_gc.pause_max_ns;
+    out->num_stops = stats_gc.num_stops;
+    memcpy(out->stop_ns, stats_gc.stop_ns, sizeof out->stop_ns);
     memcpy(out->pause_ns, stats_gc.pause_ns, sizeof out->pause_ns);
     memcpy(out->pause_end_ns, stats_gc.pause_end_ns, sizeof out->pause_end_ns);
     memcpy(out->pause_hist, stats_gc.pause_hist, sizeof out->pause_hist);
