@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "tricolor.h"
+
 struct tc_test_case tc_test_cases[TC_TEST_MAX];
 int tc_test_ncases;
 
@@ -93,6 +95,17 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
                 buf);
         exit(1);
     }
+}
+
+void tc_test_init_collection_off(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    tc_config c;
+    tc_config_default(&c);
+    c.gc_percent = -1;
+    tc_init(&c);
 }
 
 int tc_test_main(int argc, char **argv)

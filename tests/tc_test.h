@@ -119,6 +119,10 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
         tc_test_check_death(tc_pid_, tc_fd_, substr, #stmt, __FILE__, __LINE__);                   \
     } while (0)
 
+/* tc_init once, with collection turned off (tests of the allocator that
+ * hold objects only in memory the collector does not scan). */
+void tc_test_init_collection_off(void);
+
 int tc_test_main(int argc, char **argv);
 #define TC_TEST_MAIN()                                                                             \
     int main(int argc, char **argv) { return tc_test_main(argc, argv); }

@@ -14,19 +14,9 @@
 #include "tricolor.h"
 #include "types.h"
 
-static void init_once(void)
-{
-    static int done;
-    if (!done) {
-        /* These tests are about the allocator: they keep objects reachable
-         * only from malloc'd shadow maps, so collection stays off. */
-        tc_config c;
-        tc_config_default(&c);
-        c.gc_percent = -1;
-        tc_init(&c);
-        done = 1;
-    }
-}
+/* These tests are about the allocator: they keep objects reachable only
+ * from malloc'd shadow maps, so collection stays off. */
+static void init_once(void) { tc_test_init_collection_off(); }
 
 static int all_zero(const void *p, size_t n)
 {
