@@ -173,8 +173,21 @@ static TC_NOINLINE struct node *make_holder(void)
     return h;
 }
 
+/* Overwrite the dead stack below the caller's frame, where make_holder's
+ * callees may have left O's address: the snapshot scans stacks
+ * conservatively, and a stale copy would mark O by chance. */
+static TC_NOINLINE void scrub_stack(void)
+{
+    volatile char pad[64 << 10];
+    for (size_t i = 0; i < sizeof pad; i += 64) pad[i] = 0;
+    memset((char *)pad, 0, sizeof pad);
+}
+
 static void lose_an_object(int use_barrier)
 {
+    /* This runs in a forked child: if the parent was in the middle of a
+     * cycle, the child inherited it half-done. Finish one cleanly first. */
+    tc_gc();
     tc_debug.gccheckmark = 1;
     sem_init(&snapshot_taken, 0, 0);
     sem_init(&mutation_done, 0, 0);
@@ -182,6 +195,7 @@ static void lose_an_object(int use_barrier)
     tc_root_register(root, 2 * sizeof *root, holder_t, 0);
     struct node *h = make_holder();
     root[0].p = h;
+    scrub_stack();
     gc_test_after_snapshot = pause_marking;
     gc_collect(GC_TRIGGER_HEAP); /* asks for a cycle and returns */
     /* Wait for the snapshot in a blocking region: the cycle's first stop
@@ -190,6 +204,11 @@ static void lose_an_object(int use_barrier)
     while (sem_wait(&snapshot_taken) != 0) {}
     tc_blocking_leave();
     gc_test_after_snapshot = NULL;
+    /* No mark assist on this thread in this cycle: an assist could scan H
+     * before the cut below and mark O by the ordinary path. */
+    mutator_gc *m = mutator_gc_of(thread_self());
+    m->assist_cycle = gc_cycles();
+    m->assist_credit = INT64_MAX / 2;
     struct node *o = h->a;
     struct node *n = tc_new(node_t); /* black: marking is on */
     n->a = o;                        /* a fresh object: no old value to record */
