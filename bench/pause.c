@@ -543,7 +543,12 @@ int main(int argc, char **argv)
             n = bh_in_child(child, (void *)cols[c], on, R_N, why, sizeof why);
         if (n < R_N) {
             size_t l = strlen(nas);
-            snprintf(nas + l, sizeof nas - l, "%s%s: %s", l ? "; " : "", cols[c], why);
+            snprintf(nas + l, sizeof nas - l, "%s%s: %s%s", l ? "; " : "", cols[c], why,
+                     strcmp(cols[c], "boehm-incr") == 0
+                         ? " (\"un-mprotect vdb failed ... errno= 12\" "
+                           "above: libgc's page-protection barrier "
+                           "ran past vm.max_map_count)"
+                         : "");
             continue;
         }
         C.baseline = true, C.duration_s = base_dur;
