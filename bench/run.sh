@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--ref=NAME] [BUILD_DIR]  (make bench calls it)
+# bench/run.sh [--quick] [--pause] [--ref=NAME] [BUILD_DIR]  (make bench calls it)
 #
 # Runs tricolor's benchmarks side by side with the peers a user would pick
 # instead, and prints one table of ratios per benchmark:
@@ -7,6 +7,9 @@
 #   bench_alloc        allocation without free vs glibc, mimalloc, jemalloc, Boehm (issue 3)
 #   bench_binarytrees, bench_gcbench, bench_allocrate
 #                      GC workloads vs malloc/free peers, Boehm GC and Go (issue 4)
+#   bench_pause        stops, op latency, utilisation under churn vs Go, Boehm (issue 5);
+#                      256 MiB live for 5 s by default, 64 MiB for 2 s with --quick,
+#                      the full 1 GiB for 10 s only with --pause (about 3 minutes more)
 # Missing peers are installed with apt-get (libmimalloc-dev libjemalloc-dev
 # libgc-dev golang-go) when we are root or have sudo; a peer still missing
 # shows as n/a. --quick is a smoke run (under a minute). --ref picks the
@@ -16,13 +19,15 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 QUICK=""
+PAUSE=""
 REF=--ref=tricolor
 BUILD=build
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=--quick ;;
+    --pause) PAUSE=1 ;;
     --ref=*) REF="$a" ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) BUILD="$a" ;;
   esac
 done
@@ -58,7 +63,7 @@ cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null || { echo 
 GODIR="$BUILD/bench/go"
 mkdir -p "$GODIR"
 GODIR="$(cd "$GODIR" && pwd)"
-for prog in binarytrees gcbench allocrate; do
+for prog in binarytrees gcbench allocrate pause; do
   rm -f "$GODIR/$prog"
   if command -v go >/dev/null 2>&1; then
     # Plain single-file programs: no module, no network.
@@ -84,4 +89,12 @@ status=0
 "$B/bench_binarytrees" "${COMMON[@]}" "$TREE_REPS" --go="$GODIR/binarytrees" || status=1
 "$B/bench_gcbench" "${COMMON[@]}" "$REPS" --go="$GODIR/gcbench" || status=1
 "$B/bench_allocrate" "${COMMON[@]}" "$REPS" --go="$GODIR/allocrate" || status=1
+if [ -n "$PAUSE" ]; then
+  PAUSE_ARGS=()                                # 1 GiB live, 10 s
+elif [ -n "$QUICK" ]; then
+  PAUSE_ARGS=(--quick)                         # 64 MiB live, 2 s
+else
+  PAUSE_ARGS=(--live=256MiB --duration=5)
+fi
+"$B/bench_pause" "${PAUSE_ARGS[@]}" --go="$GODIR/pause" || status=1
 exit $status
