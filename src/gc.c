@@ -74,6 +74,7 @@
 _Atomic int gc_phase;
 void (*volatile gc_test_after_snapshot)(void);
 _Atomic uint64_t gc_heap_live;
+_Atomic uint64_t gc_exited_marked, gc_exited_assist_ns;
 
 static _Atomic uint64_t ncycles;
 
@@ -649,7 +650,9 @@ static void run_cycle_concurrent(cycle *c)
     c->nproc = mark_run(1, false, 1.0);
     markroot_done();
     work_check(true);
-    marked += take_marked_bytes() + tot.marked + take_black_bytes();
+    marked += take_marked_bytes() + tot.marked + take_black_bytes() +
+              atomic_exchange(&gc_exited_marked, 0);
+    atomic_store(&gc_exited_assist_ns, 0);
     c->stw2_cpu = thread_cpu_ns() - cpu0;
     finish_cycle(c, marked);
 }

@@ -141,7 +141,7 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
     if (s->needzero) memset((void *)x, 0, s->elemsize);
     /* Allocate black while the collector marks: before publication, so a
      * marker that sees the slot allocated also sees it marked. */
-    if (tc_unlikely(tc_write_barrier)) mark_new_object(s, x, c);
+    if (tc_unlikely(tc_write_barrier)) mark_new_slot(s, s->freeindex - 1, c);
     if (layout == LAYOUT_BITS) {
         heapbits_set_small(s, x, t, n);
     } else if (layout == LAYOUT_HEADER) {
@@ -214,7 +214,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     s->alloc_count = 1;
     if (s->needzero) memset((void *)x, 0, objsize); /* the tail to a 16-byte multiple too */
     if (kind == SPAN_SCAN) heapbits_set_type(s, x, t, n);
-    if (tc_unlikely(tc_write_barrier)) mark_new_object(s, x, mcache_tls);
+    if (tc_unlikely(tc_write_barrier)) mark_new_slot(s, 0, mcache_tls);
     atomic_store_explicit(&s->freeindex_for_scan, 1, memory_order_release);
     mcentral_add_large(&mheap_.central[spc], s);
     atomic_fetch_add_explicit(&mheap_.nmalloc[0], 1, memory_order_relaxed);

@@ -178,7 +178,11 @@ static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t 
     }
     if (!try_set_bit(s->gcmark_bits, idx)) return;
     w->bytes_marked += s->elemsize;
-    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) gcw_put(w, obj);
+    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) {
+        /* It will be scanned soon (the buffers are LIFO): start the miss now. */
+        __builtin_prefetch((const void *)obj, 0, 3);
+        gcw_put(w, obj);
+    }
 }
 
 /* A word from a precise slot. */
@@ -301,13 +305,4 @@ uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget)
         if ((++n & 63) == 0) gcw_balance(w);
     }
     return w->scan_work - start;
-}
-
-/* ---- allocate black ----------------------------------------------------------- */
-
-void mark_new_object(mspan *s, uintptr_t slot, mcache *c)
-{
-    uintptr_t idx = mspan_obj_index(s, slot);
-    try_set_bit(s->gcmark_bits, idx);
-    c->black_bytes += s->elemsize;
 }

@@ -36,9 +36,14 @@ void mark_drain(gcwork *w);
  * left; returns the bytes scanned (mark assists, paced workers). */
 uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget);
 
-/* Allocate black: mark a slot just allocated while marking runs (new
- * objects hold no pointers yet, so they need no scan). */
-void mark_new_object(mspan *s, uintptr_t slot, mcache *c);
+/* Allocate black: mark slot idx of s, just allocated by the thread owning
+ * c while marking runs (new objects hold no pointers yet: no scan). Inline:
+ * during a long mark every allocation pays it. */
+static inline void mark_new_slot(mspan *s, uintptr_t idx, mcache *c)
+{
+    __atomic_fetch_or(&s->gcmark_bits[idx / 8], (uint8_t)(1u << (idx % 8)), __ATOMIC_RELAXED);
+    c->black_bytes += s->elemsize;
+}
 
 /* Checkmark pass bracketing (world stopped). */
 void checkmark_begin(void);

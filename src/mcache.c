@@ -121,7 +121,10 @@ void mcache_thread_exit(void)
     mcache *c = mcache_tls;
     if (c == NULL) return;
     critical_enter();
-    mcache_release_all(c); /* with mheap_flush_page_cache: its pages go back */
+    mcache_release_all(c);
+    /* Bytes this thread allocated black still count as marked this cycle. */
+    atomic_fetch_add_explicit(&gc_exited_marked, c->black_bytes, memory_order_relaxed);
+    c->black_bytes = 0; /* with mheap_flush_page_cache: its pages go back */
     TC_ASSERT(pagecache_pages(&c->pcache) == 0 && c->nspanstash == 0);
     tc_lock(&mheap_.lock);
     mcache **pp = &mheap_.all_mcaches;
