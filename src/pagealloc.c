@@ -445,6 +445,16 @@ void pagealloc_grow(pagealloc *pa, uintptr_t base, size_t bytes)
 
 /* ---- marking ranges ---------------------------------------------------------- */
 
+/* The pages of [base, limit) that lie in chunk ci, as [*lo, *hi). */
+static inline void chunk_pages(size_t ci, uintptr_t base, uintptr_t limit, unsigned *lo,
+                               unsigned *hi)
+{
+    uintptr_t cb = chunk_base(ci);
+    *lo = base > cb ? (unsigned)((base - cb) >> TC_PAGE_SHIFT) : 0;
+    *hi = limit < cb + PALLOC_CHUNK_BYTES ? (unsigned)((limit - cb) >> TC_PAGE_SHIFT)
+                                          : PALLOC_CHUNK_PAGES;
+}
+
 /* Mark [base, base+npages) in use; returns how many of its pages were
  * scavenged (their bits are cleared). */
 static size_t alloc_range(pagealloc *pa, uintptr_t base, size_t npages)
@@ -453,15 +463,14 @@ static size_t alloc_range(pagealloc *pa, uintptr_t base, size_t npages)
     size_t scav = 0;
     for (size_t ci = chunk_index(base); ci <= chunk_index(limit - 1); ci++) {
         chunk *c = chunk_of(pa, ci);
-        uintptr_t cb = chunk_base(ci);
-        unsigned lo = base > cb ? (unsigned)((base - cb) >> TC_PAGE_SHIFT) : 0;
-        unsigned hi = limit < cb + PALLOC_CHUNK_BYTES ? (unsigned)((limit - cb) >> TC_PAGE_SHIFT)
-                                                      : PALLOC_CHUNK_PAGES;
+        unsigned lo, hi;
+        chunk_pages(ci, base, limit, &lo, &hi);
         for (unsigned w = lo / 64; w <= (hi - 1) / 64; w++) {
             uint64_t m = word_mask(w, lo, hi);
             if (tc_unlikely(c->alloc[w] & m))
                 tc_throw("pagealloc: allocating page %#lx, which is in use",
-                         cb + (((uintptr_t)w * 64 + ctz64(c->alloc[w] & m)) << TC_PAGE_SHIFT));
+                         chunk_base(ci) +
+                             (((uintptr_t)w * 64 + ctz64(c->alloc[w] & m)) << TC_PAGE_SHIFT));
             c->alloc[w] |= m;
             if (tc_unlikely(c->scav[w] & m)) {
                 scav += popcount64(c->scav[w] & m);
@@ -671,24 +680,21 @@ void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages)
     uintptr_t limit = base + (npages << TC_PAGE_SHIFT);
     for (size_t ci = chunk_index(base); ci <= chunk_index(limit - 1); ci++) {
         chunk *c = chunk_of(pa, ci);
-        uintptr_t cb = chunk_base(ci);
-        unsigned lo = base > cb ? (unsigned)((base - cb) >> TC_PAGE_SHIFT) : 0;
-        unsigned hi = limit < cb + PALLOC_CHUNK_BYTES ? (unsigned)((limit - cb) >> TC_PAGE_SHIFT)
-                                                      : PALLOC_CHUNK_PAGES;
+        unsigned lo, hi;
+        chunk_pages(ci, base, limit, &lo, &hi);
         for (unsigned w = lo / 64; w <= (hi - 1) / 64; w++) {
             uint64_t m = word_mask(w, lo, hi);
             if (tc_unlikely((c->alloc[w] & m) != m))
                 tc_throw("pagealloc_free: page %#lx is already free (freeing %#lx+%zu pages)",
-                         cb + (((uintptr_t)w * 64 + ctz64(~c->alloc[w] & m)) << TC_PAGE_SHIFT),
+                         chunk_base(ci) +
+                             (((uintptr_t)w * 64 + ctz64(~c->alloc[w] & m)) << TC_PAGE_SHIFT),
                          base, npages);
         }
     }
     for (size_t ci = chunk_index(base); ci <= chunk_index(limit - 1); ci++) {
         chunk *c = chunk_of(pa, ci);
-        uintptr_t cb = chunk_base(ci);
-        unsigned lo = base > cb ? (unsigned)((base - cb) >> TC_PAGE_SHIFT) : 0;
-        unsigned hi = limit < cb + PALLOC_CHUNK_BYTES ? (unsigned)((limit - cb) >> TC_PAGE_SHIFT)
-                                                      : PALLOC_CHUNK_PAGES;
+        unsigned lo, hi;
+        chunk_pages(ci, base, limit, &lo, &hi);
         for (unsigned w = lo / 64; w <= (hi - 1) / 64; w++) c->alloc[w] &= ~word_mask(w, lo, hi);
     }
     sum_update(pa, base, limit);
