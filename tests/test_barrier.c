@@ -186,7 +186,10 @@ static TC_NOINLINE void scrub_stack(void)
 static void lose_an_object(int use_barrier)
 {
     /* This runs in a forked child: if the parent was in the middle of a
-     * cycle, the child inherited it half-done. Finish one cleanly first. */
+     * cycle, the child inherited it half-done. Finish one cleanly first, and
+     * let no cycle start by itself from here on: one that began before H
+     * and O exist would allocate them black, and nothing could be lost. */
+    tc_set_gc_percent(-1);
     tc_gc();
     tc_debug.gccheckmark = 1;
     sem_init(&snapshot_taken, 0, 0);
