@@ -755,6 +755,11 @@ static void after_fork_child(void)
     pthread_cond_init(&mk.start_cv, NULL);
     pthread_cond_init(&mk.done_cv, NULL);
     mk.nhelpers = 0;
+    /* Forked in the middle of a cycle: nobody will finish it here. Marks it
+     * made stay (floating garbage for one cycle); the barrier and
+     * allocate-black go off until the child's first cycle. */
+    tc_write_barrier = 0;
+    atomic_store(&gc_phase, GC_OFF);
     sweep_after_fork_child();
 }
 
