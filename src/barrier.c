@@ -108,10 +108,10 @@ void mutator_gc_exit(tc_thread *t)
     else
         m->nwb = 0;
     gcw_dispose(&m->w);
-    /* What this thread marked and spent counts toward the cycle's totals
-     * even though the thread is gone by mark termination. */
+    /* What this thread marked counts toward the cycle's total even though
+     * the thread is gone by mark termination (its assist time is already in
+     * gc.c's assist_ns_total). */
     atomic_fetch_add_explicit(&gc_exited_marked, m->w.bytes_marked, memory_order_relaxed);
-    atomic_fetch_add_explicit(&gc_exited_assist_ns, m->assist_ns, memory_order_relaxed);
     t->gcw = NULL;
     tc_lock(&mutator_mu);
     tc_fixalloc_free(&mutator_pool, m);

@@ -74,7 +74,7 @@
 _Atomic int gc_phase;
 void (*volatile gc_test_after_snapshot)(void);
 _Atomic uint64_t gc_heap_live;
-_Atomic uint64_t gc_exited_marked, gc_exited_assist_ns;
+_Atomic uint64_t gc_exited_marked;
 
 static _Atomic uint64_t ncycles;
 
@@ -652,7 +652,6 @@ static void run_cycle_concurrent(cycle *c)
     work_check(true);
     marked += take_marked_bytes() + tot.marked + take_black_bytes() +
               atomic_exchange(&gc_exited_marked, 0);
-    atomic_store(&gc_exited_assist_ns, 0);
     c->stw2_cpu = thread_cpu_ns() - cpu0;
     finish_cycle(c, marked);
 }

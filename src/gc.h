@@ -26,9 +26,9 @@ extern _Atomic uint64_t gc_heap_live;
  * brought heap_live under the trigger. */
 void gc_collect(gc_reason why);
 
-/* Marked bytes and assist time of threads that detached during a cycle
- * (barrier.c adds them; mark termination takes them). */
-extern _Atomic uint64_t gc_exited_marked, gc_exited_assist_ns;
+/* Marked bytes of threads that detached during a cycle (barrier.c and
+ * mcache.c add them; mark termination takes them). Relaxed atomic. */
+extern _Atomic uint64_t gc_exited_marked;
 
 /* A mark assist: the calling thread allocated bytes while marking runs and
  * pays for them with scan work (outside any critical section). */

@@ -171,8 +171,6 @@ void markroot_done(void)
 
 uint64_t markroot_bytes(void) { return root_bytes; }
 
-size_t markroot_njobs(void) { return njobs; }
-
 bool markroot_remaining(void)
 {
     return atomic_load_explicit(&next_job, memory_order_relaxed) < njobs;

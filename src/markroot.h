@@ -28,7 +28,6 @@ bool markroot_remaining(void);
 
 /* Bytes of registered roots and thread stacks in the last stop-time table. */
 uint64_t markroot_bytes(void);
-size_t markroot_njobs(void);
 
 /* Shade everything root r points to (tc_root_unregister during marking). */
 void markroot_shade_root(const struct tc_root *r, gcwork *w);

@@ -97,6 +97,14 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
     }
 }
 
+int tc_test_join(pthread_t t, void **ret)
+{
+    tc_blocking_enter();
+    int r = pthread_join(t, ret);
+    tc_blocking_leave();
+    return r;
+}
+
 void tc_test_init_collection_off(void)
 {
     static int done;

@@ -18,6 +18,7 @@
 #define TC_TEST_H
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,11 @@ void tc_test_check_death(pid_t pid, int read_fd, const char *substr, const char 
         }                                                                                          \
         tc_test_check_death(tc_pid_, tc_fd_, substr, #stmt, __FILE__, __LINE__);                   \
     } while (0)
+
+/* pthread_join inside a blocking region, for attached threads: a stop never
+ * waits on the joiner (and TSan's runtime can deadlock taking the stop
+ * signal inside join). */
+int tc_test_join(pthread_t t, void **ret);
 
 /* tc_init once, with collection turned off (tests of the allocator that
  * hold objects only in memory the collector does not scan). */

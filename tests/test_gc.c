@@ -11,16 +11,6 @@
 #include "tc_test.h"
 #include "tricolor.h"
 
-/* Joins wait in a blocking region: a stop must not need the joining thread
- * (and TSan's runtime can deadlock taking the stop signal inside join). */
-static int join_blocking(pthread_t t, void **ret)
-{
-    tc_blocking_enter();
-    int r = pthread_join(t, ret);
-    tc_blocking_leave();
-    return r;
-}
-
 #define CLOBBER ((uintptr_t)0xdeadbeefdeadbeefull)
 
 struct node {
@@ -246,8 +236,8 @@ TC_TEST(spinning_and_blocked_threads_do_not_hold_up_collections)
     atomic_store(&stop_flag, 1);
     CHECK_EQ(write(p[1], "x", 1), 1);
     void *ra;
-    join_blocking(a, NULL);
-    join_blocking(b, &ra);
+    tc_test_join(a, NULL);
+    tc_test_join(b, &ra);
     CHECK_EQ((intptr_t)ra, 1);
     close(p[0]);
     close(p[1]);
@@ -282,7 +272,7 @@ TC_TEST(threads_attach_detach_and_allocate_during_collections)
     for (int i = 0; i < 3; i++) CHECK_EQ(tc_pthread_create(&t[i], NULL, churn, (void *)200), 0);
     CHECK_EQ(pthread_create(&t[3], NULL, attach_churn, NULL), 0);
     for (int i = 0; i < 10; i++) tc_gc();
-    for (int i = 0; i < 4; i++) join_blocking(t[i], NULL);
+    for (int i = 0; i < 4; i++) tc_test_join(t[i], NULL);
 }
 
 /* ---- misuse ------------------------------------------------------------------ */

@@ -24,16 +24,6 @@
 #include "tc_test.h"
 #include "tricolor.h"
 
-/* Joins wait in a blocking region: a stop must not need the joining thread
- * (and TSan's runtime can deadlock taking the stop signal inside join). */
-static int join_blocking(pthread_t t, void **ret)
-{
-    tc_blocking_enter();
-    int r = pthread_join(t, ret);
-    tc_blocking_leave();
-    return r;
-}
-
 struct node {
     uint64_t id;
     struct node *next;
@@ -127,7 +117,7 @@ TC_TEST(sweeper_bouncing_off_the_closed_gate_is_not_an_unfinished_sweep)
     while (tc_test_now() < end)
         for (int i = 0; i < 1000; i++) notdone += !sweep_done();
     atomic_store(&bouncer_stop, 1);
-    join_blocking(t, NULL);
+    tc_test_join(t, NULL);
     sweep_open_gate();
     CHECK_EQ(notdone, 0);
 }
@@ -222,7 +212,7 @@ TC_TEST(eight_threads_on_few_cores_collect_concurrently_and_change_gc_percent)
             tc_pthread_create(&t[i], NULL, many_worker,
                               (void *)(uintptr_t)(seed * 2654435761u + (uint64_t)i * 7919 + 1)),
             0);
-    for (int i = 0; i < T; i++) join_blocking(t[i], NULL);
+    for (int i = 0; i < T; i++) tc_test_join(t[i], NULL);
     tc_set_gc_percent(old);
     tc_read_stats(&b);
     CHECK(b.num_gc > a.num_gc);
@@ -298,10 +288,10 @@ TC_TEST(threads_attach_detach_and_exit_while_collections_run)
                 CHECK_EQ(pthread_create(&t[i], NULL, raw_thread, (void *)(uintptr_t)id), 0);
             started++;
         }
-        for (int i = 0; i < W; i++) join_blocking(t[i], NULL);
+        for (int i = 0; i < W; i++) tc_test_join(t[i], NULL);
     }
     atomic_store(&collecting, 0);
-    for (int i = 0; i < 2; i++) join_blocking(c[i], NULL);
+    for (int i = 0; i < 2; i++) tc_test_join(c[i], NULL);
     CHECK_EQ(atomic_load(&lifetimes), started);
 }
 
@@ -368,13 +358,13 @@ TC_TEST(threads_that_end_inside_a_blocking_region_are_detached_safely)
         }
         for (int i = 0; i < W; i++) {
             void *r;
-            join_blocking(t[i], &r);
+            tc_test_join(t[i], &r);
             if (i % 2 && !UNDER_ASAN) CHECK(r == PTHREAD_CANCELED);
         }
         rounds++;
     }
     atomic_store(&collecting, 0);
-    for (int i = 0; i < 2; i++) join_blocking(c[i], NULL);
+    for (int i = 0; i < 2; i++) tc_test_join(c[i], NULL);
     CHECK_EQ(threads_count(), before); /* every one detached */
     CHECK(rounds > 0);
     close(p[0]);
@@ -415,7 +405,7 @@ TC_TEST(collections_finish_when_the_collecting_thread_has_a_cancel_pending)
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, cancel_pending_collector, NULL), 0);
     void *r;
-    join_blocking(t, &r);
+    tc_test_join(t, &r);
     tc_debug.gcmarkers = markers;
     CHECK(r == PTHREAD_CANCELED);
     CHECK_EQ(atomic_load(&collections_done), 20);
@@ -465,9 +455,9 @@ TC_TEST(object_lookups_stay_right_while_collections_run)
     for (int i = 0; i < T; i++)
         CHECK_EQ(tc_pthread_create(&t[i], NULL, lookup_worker, (void *)(uintptr_t)((i + 1) << 24)),
                  0);
-    for (int i = 0; i < T; i++) join_blocking(t[i], NULL);
+    for (int i = 0; i < T; i++) tc_test_join(t[i], NULL);
     atomic_store(&collecting, 0);
-    join_blocking(c, NULL);
+    tc_test_join(c, NULL);
 }
 
 /* ---- large objects among small ones -------------------------------------------------- */
@@ -583,7 +573,7 @@ TC_TEST(large_objects_churn_among_small_ones_with_contents_intact)
         w[i] = (struct large_world){.rng = seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1))};
         CHECK_EQ(tc_pthread_create(&t[i], NULL, large_worker, &w[i]), 0);
     }
-    for (int i = 0; i < T; i++) join_blocking(t[i], NULL);
+    for (int i = 0; i < T; i++) tc_test_join(t[i], NULL);
 }
 
 /* ---- deep structures --------------------------------------------------------------- */
@@ -725,9 +715,9 @@ TC_TEST(roots_registered_and_unregistered_while_other_threads_collect)
     for (int i = 0; i < T; i++)
         CHECK_EQ(tc_pthread_create(&t[i], NULL, root_worker, (void *)(uintptr_t)(seed + 31u * i)),
                  0);
-    for (int i = 0; i < T; i++) join_blocking(t[i], NULL);
+    for (int i = 0; i < T; i++) tc_test_join(t[i], NULL);
     atomic_store(&collecting, 0);
-    join_blocking(c, NULL);
+    tc_test_join(c, NULL);
 }
 
 /* ---- a blocked thread whose heap pointers live only on its stack ------------------------ */
@@ -773,7 +763,7 @@ TC_TEST(thread_in_a_blocking_region_keeps_what_its_stack_points_to)
     } while (tc_test_now() < end);
     CHECK_EQ(write(go[1], "g", 1), 1);
     void *ret;
-    join_blocking(t, &ret);
+    tc_test_join(t, &ret);
     CHECK_EQ((uintptr_t)ret, 4242u + 8484u);
     close(go[0]);
     close(go[1]);
@@ -843,7 +833,7 @@ TC_TEST(thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, altstack_mutator, NULL), 0);
     collect_while_in_handler();
-    join_blocking(t, NULL);
+    tc_test_join(t, NULL);
 }
 
 static void *collector_for_main(void *arg)
@@ -868,7 +858,7 @@ TC_TEST(main_thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, collector_for_main, NULL), 0);
     altstack_mutator(NULL);
-    join_blocking(t, NULL);
+    tc_test_join(t, NULL);
 }
 
 /* A handler on the alternate stack that holds a heap pointer only in its
@@ -928,7 +918,7 @@ TC_TEST(sigaltstack_handler_frame_keeps_what_it_points_to)
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, altstack_holder, NULL), 0);
     collect_while_in_handler();
-    join_blocking(t, NULL);
+    tc_test_join(t, NULL);
 }
 
 /* ---- fork ------------------------------------------------------------------------ */

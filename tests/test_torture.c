@@ -24,16 +24,6 @@
 #include "tc_test.h"
 #include "tricolor.h"
 
-/* Joins wait in a blocking region: a stop must not need the joining thread
- * (and TSan's runtime can deadlock taking the stop signal inside join). */
-static int join_blocking(pthread_t t, void **ret)
-{
-    tc_blocking_enter();
-    int r = pthread_join(t, ret);
-    tc_blocking_leave();
-    return r;
-}
-
 enum { K_NODE = 1, K_VEC, K_CONS, K_BLOB };
 #define NSLOTS 8
 #define NROOTS 64
@@ -393,7 +383,7 @@ TC_TEST(torture_random_graphs_survive_collection_intact)
     }
     uint64_t ops = 0, checked = 0, gcs = 0;
     for (int i = 0; i < T; i++) {
-        join_blocking(th[i], NULL);
+        tc_test_join(th[i], NULL);
         ops += w[i].ops;
         checked += w[i].objects_checked;
         gcs += w[i].gcs;
