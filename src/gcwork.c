@@ -92,7 +92,7 @@ static workbuf *get_full(void)
     return b;
 }
 
-void gcw_put(gcwork *w, uintptr_t obj)
+void gcw_put_slow(gcwork *w, uintptr_t obj)
 {
     workbuf *b = w->wbuf1;
     if (tc_unlikely(b == NULL)) {

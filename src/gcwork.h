@@ -31,8 +31,19 @@ typedef struct gcwork {
     bool flushed_work;     /* gave a non-empty buffer to the global list since last asked */
 } gcwork;
 
-/* Queue a grey object. */
-void gcw_put(gcwork *w, uintptr_t obj);
+/* Queue a grey object: the slow half, when wbuf1 is missing or full. */
+void gcw_put_slow(gcwork *w, uintptr_t obj);
+
+/* Queue a grey object. Inline: markers call it once per object they shade. */
+static inline void gcw_put(gcwork *w, uintptr_t obj)
+{
+    workbuf *b = w->wbuf1;
+    if (tc_likely(b != NULL && b->nobj < WORKBUF_NOBJ)) {
+        b->obj[b->nobj++] = obj;
+        return;
+    }
+    gcw_put_slow(w, obj);
+}
 
 /* The next grey object, local buffers first, then the global full list; 0
  * when no work is available anywhere right now. */

@@ -69,6 +69,19 @@ static inline bool try_set_bit(uint8_t *bits, uintptr_t i)
     return !(__atomic_fetch_or(b, m, __ATOMIC_RELAXED) & m);
 }
 
+/* The same on a span's mark bits, which gcbits_alloc hands out in whole
+ * 64-bit words: one word-sized test-and-set (a single `lock bts`) instead of
+ * a compare-and-swap loop on the byte. Mixing it with the byte-wide atomic
+ * ORs of allocate-black is fine on x86-64 (little-endian, every size of
+ * locked access is coherent with every other). */
+static inline bool try_set_mark(uint8_t *bits, uintptr_t i)
+{
+    uint64_t *word = (uint64_t *)bits + i / 64;
+    uint64_t m = (uint64_t)1 << (i % 64);
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & m) return false;
+    return !(__atomic_fetch_or(word, m, __ATOMIC_RELAXED) & m);
+}
+
 bool mark_is_marked(const mspan *s, uintptr_t i)
 {
     return (__atomic_load_n(&s->gcmark_bits[i / 8], __ATOMIC_RELAXED) >> (i % 8)) & 1;
@@ -168,6 +181,28 @@ TC_NOINLINE static void checkmark_grey(uintptr_t obj, mspan *s, uintptr_t idx, u
 
 /* ---- shading ---------------------------------------------------------------- */
 
+/* Go's findObject for the marker's loops, inlined (mheap_find_object is the
+ * same lookup out of line): the slot start of the allocated object holding
+ * p, with its span and index, or 0. Marking runs only after tc_init, so the
+ * arena index exists. */
+static inline uintptr_t find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
+{
+    uintptr_t ai = arena_index(p);
+    if (tc_unlikely(ai >= ARENA_INDEX_LEN)) return 0;
+    heap_arena *ha = atomic_load_explicit(&mheap_.arenas[ai], memory_order_acquire);
+    if (ha == NULL) return 0;
+    mspan *s = atomic_load_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
+                                    memory_order_acquire);
+    if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE) return 0;
+    uintptr_t start = s->startaddr;
+    if (p - start >= s->limit - start) return 0; /* also p < start: the difference wraps */
+    uintptr_t i = mspan_obj_index(s, p);
+    if (mspan_is_free(s, i)) return 0;
+    *span_out = s;
+    *index_out = i;
+    return start + i * s->elemsize;
+}
+
 /* Shade the object at slot start obj (index idx of span s), found through
  * the pointer stored at slot (0: a stack, register or other non-heap source). */
 static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t slot, gcwork *w)
@@ -176,13 +211,9 @@ static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t 
         checkmark_grey(obj, s, idx, slot, w);
         return;
     }
-    if (!try_set_bit(s->gcmark_bits, idx)) return;
+    if (!try_set_mark(s->gcmark_bits, idx)) return;
     w->bytes_marked += s->elemsize;
-    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) {
-        /* It will be scanned soon (the buffers are LIFO): start the miss now. */
-        __builtin_prefetch((const void *)obj, 0, 3);
-        gcw_put(w, obj);
-    }
+    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) gcw_put(w, obj);
 }
 
 /* A word from a precise slot. */
@@ -190,7 +221,7 @@ static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
 {
     mspan *s;
     uintptr_t idx;
-    uintptr_t obj = mheap_find_object(v, &s, &idx);
+    uintptr_t obj = find_object(v, &s, &idx);
     if (obj != 0) {
         greyobject(obj, s, idx, slot, w);
         return;
@@ -204,14 +235,14 @@ static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w)
 {
     mspan *s;
     uintptr_t idx;
-    uintptr_t obj = mheap_find_object(v, &s, &idx);
+    uintptr_t obj = find_object(v, &s, &idx);
     if (obj != 0) greyobject(obj, s, idx, slot, w);
     /* The boundary rule: v == end of the object before it. Not in the
      * checkmark pass: whether it applies depends on when a slot is scanned
      * (a root rewritten since the snapshot may now end just past an object
      * nobody can reach), so it would report false misses. */
     if ((obj == v || obj == 0) && v != 0 && !mark_checkmark_mode) {
-        uintptr_t prev = mheap_find_object(v - 1, &s, &idx);
+        uintptr_t prev = find_object(v - 1, &s, &idx);
         if (prev != 0 && prev != obj) greyobject(prev, s, idx, slot, w);
     }
 }
@@ -256,37 +287,89 @@ void scanblock_typed(uintptr_t b, size_t n, const tc_type *t, gcwork *w)
 /* Heap objects are scanned while their threads run: a thread may fill a
  * fresh object with plain stores (nothing to record: the old words are
  * zero) as a marker reads it. Both sides access whole aligned words; TSan
- * is told the mix is intended. */
+ * is told the mix is intended.
+ *
+ * The common case — a precise object of at most 512 bytes, whose pointer
+ * bits sit in its span's bitmap — is handled here without the iterator: one
+ * or two bitmap words, then a loop over the set bits. */
 TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w)
 {
     mspan *s = mheap_span_of(b);
+    uintptr_t elemsize = s->elemsize, end = b + elemsize;
+    if (tc_likely(mspan_heapbits_inspan(s))) {
+        const uint64_t *bm = heapbits_span_bitmap(s);
+        size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = elemsize / TC_PTR_SIZE;
+        size_t i = wi / 64, shift = wi % 64;
+        uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
+        if (shift + nwords > 64 && shift != 0)
+            bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
+        if (nwords < 64) bits &= ((uint64_t)1 << nwords) - 1;
+        for (; bits != 0; bits &= bits - 1) {
+            uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
+            /* One aligned word load (atomic on the machines we support); a
+             * volatile plain load, not __atomic, so that TSan's exclusion of
+             * this function covers it. */
+            uintptr_t v = *(volatile const uintptr_t *)slot;
+            if (v < 4096 || (v >= b && v < end)) continue; /* nil-ish, or into itself */
+            shade_precise(v, slot, w);
+        }
+        w->scan_work += elemsize;
+        return;
+    }
     bool conservative = spanclass_kind(s->spanclass) == SPAN_CONSERVATIVE;
-    uintptr_t end = b + s->elemsize;
     heapbits_iter it;
     heapbits_iter_init(&it, s, b);
     for (uintptr_t slot; (slot = heapbits_next(&it)) != 0;) {
-        /* One aligned word load (atomic on the machines we support); a
-         * volatile plain load, not __atomic, so that TSan's exclusion of
-         * this function covers it. */
         uintptr_t v = *(volatile const uintptr_t *)slot;
-        if (v < 4096 || (v >= b && v < end)) continue; /* nil-ish, or into itself */
+        if (v < 4096 || (v >= b && v < end)) continue;
         if (conservative)
             shade_conservative(v, slot, w);
         else
             shade_precise(v, slot, w);
     }
-    w->scan_work += s->elemsize;
+    w->scan_work += elemsize;
 }
 
 /* ---- draining ------------------------------------------------------------------ */
 
+/* Grey objects pass through a small FIFO between the work buffers and
+ * scanobject (Boehm's and Go 1.x's mark-stack prefetching): an object is
+ * prefetched when it enters the queue and scanned PREFETCH_DEPTH objects
+ * later, by which time its first line has usually arrived. The queue is
+ * the drain's own: it is empty whenever mark_drain returns, and
+ * mark_drain_n gives what it holds back to w before it returns. */
+#define PREFETCH_DEPTH 8
+
+typedef struct prefetch_queue {
+    uintptr_t obj[PREFETCH_DEPTH];
+    unsigned head, n;
+} prefetch_queue;
+
+static inline uintptr_t next_grey(gcwork *w, prefetch_queue *q)
+{
+    while (q->n < PREFETCH_DEPTH) {
+        uintptr_t obj = gcw_tryget_fast(w);
+        if (obj == 0) {
+            /* Go to the global lists only when the queue ran dry. */
+            if (q->n != 0) break;
+            obj = gcw_tryget(w);
+            if (obj == 0) return 0;
+        }
+        __builtin_prefetch((const void *)obj, 0, 3);
+        q->obj[(q->head + q->n) % PREFETCH_DEPTH] = obj;
+        q->n++;
+    }
+    uintptr_t obj = q->obj[q->head];
+    q->head = (q->head + 1) % PREFETCH_DEPTH;
+    q->n--;
+    return obj;
+}
+
 void mark_drain(gcwork *w)
 {
+    prefetch_queue q = {.n = 0};
     unsigned n = 0;
-    for (;;) {
-        uintptr_t obj = gcw_tryget_fast(w);
-        if (obj == 0) obj = gcw_tryget(w);
-        if (obj == 0) return;
+    for (uintptr_t obj; (obj = next_grey(w, &q)) != 0;) {
         scanobject(obj, w);
         /* Keep idle markers fed: offer work now and then. */
         if ((++n & 63) == 0) gcw_balance(w);
@@ -295,14 +378,15 @@ void mark_drain(gcwork *w)
 
 uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget)
 {
+    prefetch_queue q = {.n = 0};
     uint64_t start = w->scan_work;
     unsigned n = 0;
     while (w->scan_work - start < scan_budget) {
-        uintptr_t obj = gcw_tryget_fast(w);
-        if (obj == 0) obj = gcw_tryget(w);
+        uintptr_t obj = next_grey(w, &q);
         if (obj == 0) break;
         scanobject(obj, w);
         if ((++n & 63) == 0) gcw_balance(w);
     }
+    for (; q.n != 0; q.n--) gcw_put(w, q.obj[(q.head + q.n - 1) % PREFETCH_DEPTH]);
     return w->scan_work - start;
 }

@@ -66,8 +66,6 @@ static inline uint32_t heap_sg(void)
     return atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed);
 }
 
-static inline bool bit(const uint8_t *bits, uintptr_t i) { return (bits[i / 8] >> (i % 8)) & 1; }
-
 static void clobber(uintptr_t p, size_t n)
 {
     for (uintptr_t a = p; a + sizeof(uintptr_t) <= p + n; a += sizeof(uintptr_t))
@@ -85,19 +83,32 @@ static bool sweep_span(mspan *s, uint32_t sg)
     unsigned sc = spanclass_sizeclass(s->spanclass);
     uint32_t n = s->nelems, fi = s->freeindex;
     uint32_t nalloc = 0, nfreed = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        bool marked = bit(s->gcmark_bits, i);
-        bool allocated = i < fi || bit(s->alloc_bits, i);
-        nalloc += marked;
-        if (marked && !allocated)
+    /* A word of slots at a time (the bitmaps are whole 64-bit words): slots
+     * below freeindex count as allocated whatever their alloc bit says. */
+    const uint64_t *markw = (const uint64_t *)s->gcmark_bits;
+    const uint64_t *allocw = (const uint64_t *)s->alloc_bits;
+    for (uint32_t base = 0; base < n; base += 64) {
+        uint32_t left = n - base;
+        uint64_t valid = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
+        uint64_t below_fi = fi <= base        ? 0
+                            : fi - base >= 64 ? ~(uint64_t)0
+                                              : ((uint64_t)1 << (fi - base)) - 1;
+        uint64_t marked = markw[base / 64] & valid;
+        uint64_t allocated = (allocw[base / 64] | below_fi) & valid;
+        if (tc_unlikely((marked & ~allocated) != 0)) {
+            uint32_t i = base + (uint32_t)__builtin_ctzll(marked & ~allocated);
             tc_throw("sweep: found pointer to free object %p (span %p, class %u, slot %u of %u)",
                      (void *)(s->startaddr + (uintptr_t)i * s->elemsize), (void *)s->startaddr,
                      (unsigned)s->spanclass, i, n);
-        if (allocated && !marked) {
-            nfreed++;
-            if (tc_debug.clobberfree)
-                clobber(s->startaddr + (uintptr_t)i * s->elemsize, s->elemsize);
         }
+        uint64_t freed = allocated & ~marked;
+        nalloc += (uint32_t)__builtin_popcountll(marked);
+        nfreed += (uint32_t)__builtin_popcountll(freed);
+        if (tc_unlikely(tc_debug.clobberfree))
+            for (; freed != 0; freed &= freed - 1)
+                clobber(s->startaddr +
+                            (uintptr_t)(base + (uint32_t)__builtin_ctzll(freed)) * s->elemsize,
+                        s->elemsize);
     }
     if (nfreed != 0) {
         atomic_fetch_add_explicit(&sweep_nfree[sc], nfreed, memory_order_relaxed);
