@@ -482,6 +482,7 @@ static void finish_cycle(cycle *c, uint64_t marked)
 {
     uint64_t cpu0 = thread_cpu_ns();
     atomic_store(&gc_phase, GC_MARKTERM);
+    mark_black_finish(); /* before anything reads the mark bits for real */
     if (tc_debug.gccheckmark) {
         checkmark_begin();
         markroot_prepare_all();
@@ -594,6 +595,7 @@ static void run_cycle_concurrent(cycle *c)
     uint64_t expect = stats_gc.heap_marked + ((uint64_t)1 << 20);
     assist_ratio = (double)expect / (double)runway;
     atomic_store(&gc_phase, GC_MARK);
+    mark_black_begin();
     tc_write_barrier = 1;
     markroot_prepare_stw(false);
     c->roots = markroot_bytes();

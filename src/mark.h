@@ -36,12 +36,34 @@ void mark_drain(gcwork *w);
  * left; returns the bytes scanned (mark assists, paced workers). */
 uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget);
 
-/* Allocate black: mark slot idx of s, just allocated by the thread owning
- * c while marking runs (new objects hold no pointers yet: no scan). Inline:
+/* Allocate black, lazily. While marking runs, every allocation would pay a
+ * locked read-modify-write on its mark bit; instead the span remembers the
+ * range of slots allocated during this mark ([black_from, black_to): the
+ * allocator only moves forward until the next sweep, so every slot in it
+ * that was free at the last sweep is new), and mark_black_finish sets their
+ * bits with the world stopped, before anything reads them for sweeping.
+ * Until then a marker that reaches a new object finds it white and scans it:
+ * harmless (its words are zero or pointers stored since the snapshot) and
+ * rare (only an old object written since the snapshot leads to one).
+ * mark_is_marked counts the range. */
+extern uint32_t mark_black_gen; /* the current generation; changed with the world stopped */
+/* The first black allocation in s in this generation: record and list it. */
+void mark_black_record(mspan *s, uint32_t idx, uint32_t gen);
+/* Start a generation (stop #1): drop the last one's list. */
+void mark_black_begin(void);
+/* Set the mark bits of every slot allocated black in this generation, then
+ * start a new one. World stopped, markers idle. */
+void mark_black_finish(void);
+
+/* Allocate black: slot idx of s, just allocated by the thread owning c
+ * while marking runs (new objects hold no pointers yet: no scan). Inline:
  * during a long mark every allocation pays it. */
 static inline void mark_new_slot(mspan *s, uintptr_t idx, mcache *c)
 {
-    __atomic_fetch_or(&s->gcmark_bits[idx / 8], (uint8_t)(1u << (idx % 8)), __ATOMIC_RELAXED);
+    uint32_t gen = __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED);
+    if (tc_unlikely(__atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) != gen))
+        mark_black_record(s, (uint32_t)idx, gen);
+    __atomic_store_n(&s->black_to, (uint32_t)idx + 1, __ATOMIC_RELAXED);
     c->black_bytes += s->elemsize;
 }
 

@@ -133,6 +133,13 @@ struct mspan {
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
     const tc_type *_Atomic large_type;
+    /* Allocate-black, recorded lazily (mark.h, mark.c): the slots in
+     * [black_from, black_to) whose alloc bit is clear were allocated while
+     * mark generation black_gen ran; mark termination sets their mark bits.
+     * black_next links the span on that generation's list. Written by the
+     * span's owner (relaxed atomics), read with the world stopped. */
+    uint32_t black_gen, black_from, black_to;
+    mspan *black_next;
 };
 
 /* Intrusive doubly-linked list of spans. */
