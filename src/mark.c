@@ -29,8 +29,12 @@
  *     in exactly one work buffer (grey);
  *   - marking runs only while gc_phase != GC_OFF.
  *
- * Concurrency: mark bits are set with an atomic OR on their byte (several
- * markers may shade the same object; exactly one wins and queues it).
+ * Concurrency: mark bits are set with an atomic test-and-set on their
+ * 64-bit word, after a plain test (several markers may shade the same
+ * object; exactly one wins and queues it). Objects allocated during the mark
+ * are black without touching their bits until mark termination (see
+ * mark_new_slot in mark.h): the span records the range, and
+ * mark_black_finish sets the bits with the world stopped.
  * Markers read other threads' stacks and the heap while those threads are
  * stopped; the functions that do are excluded from AddressSanitizer (a stack
  * scan reads redzones by design) and ThreadSanitizer (the reads are ordered
@@ -71,9 +75,8 @@ static inline bool try_set_bit(uint8_t *bits, uintptr_t i)
 
 /* The same on a span's mark bits, which gcbits_alloc hands out in whole
  * 64-bit words: one word-sized test-and-set (a single `lock bts`) instead of
- * a compare-and-swap loop on the byte. Mixing it with the byte-wide atomic
- * ORs of allocate-black is fine on x86-64 (little-endian, every size of
- * locked access is coherent with every other). */
+ * a compare-and-swap loop on the byte. Bit i of the word is bit i % 8 of
+ * byte i / 8 (x86-64 is little-endian), so byte-wide readers agree. */
 static inline bool try_set_mark(uint8_t *bits, uintptr_t i)
 {
     uint64_t *word = (uint64_t *)bits + i / 64;

@@ -148,6 +148,52 @@ TC_TEST(objects_allocated_while_marking_are_black)
     CHECK(!mark_is_marked(s, idx));
 }
 
+static bool raw_mark_bit(const void *p)
+{
+    mspan *s;
+    uintptr_t idx;
+    if (mheap_find_object((uintptr_t)p, &s, &idx) == 0) return false;
+    return (s->gcmark_bits[idx / 8] >> (idx % 8)) & 1;
+}
+
+static void alloc_nodes_while_marking(void *arg)
+{
+    void **out = arg;
+    for (int i = 0; i < 40; i++) out[i] = tc_new(node_t);
+    out[40] = tc_alloc_noscan(100000); /* a large object */
+}
+
+/* Allocate-black is lazy: the allocation leaves the mark bit alone (no
+ * locked instruction), mark_is_marked already counts the object, and mark
+ * termination sets the bit — for exactly the slots allocated black. */
+TC_TEST(black_allocations_get_their_mark_bits_at_mark_termination)
+{
+    setup();
+    int old = tc_set_gc_percent(-1); /* no cycle of our own in between */
+    tc_gc();                         /* whatever ran is finished and swept */
+    void *before = tc_new(node_t);   /* allocated white, same span */
+    mark_black_begin();
+    void *objs[41];
+    with_barrier(alloc_nodes_while_marking, objs);
+    void *white = tc_new(node_t);
+    for (int i = 0; i < 41; i++) {
+        mspan *s;
+        uintptr_t idx;
+        CHECK(mheap_find_object((uintptr_t)objs[i], &s, &idx) != 0);
+        CHECK_MSG(mark_is_marked(s, idx), "object %d allocated black reads white", i);
+        CHECK_MSG(!raw_mark_bit(objs[i]), "object %d has its bit before termination", i);
+    }
+    mark_black_finish();
+    for (int i = 0; i < 41; i++) CHECK_MSG(raw_mark_bit(objs[i]), "object %d: bit not set", i);
+    CHECK(!raw_mark_bit(before));
+    CHECK(!raw_mark_bit(white));
+    mspan *s;
+    uintptr_t idx;
+    CHECK(mheap_find_object((uintptr_t)white, &s, &idx) != 0);
+    CHECK(!mark_is_marked(s, idx));
+    tc_set_gc_percent(old);
+}
+
 /* ---- a barrier omitted on purpose ----------------------------------------------------
  * H (reachable from a root) holds the only pointer to O. Right after the
  * snapshot, before any marker runs, the mutator moves O into N, a new (black)
