@@ -104,7 +104,11 @@ struct mspan {
      * freeindex on, a slot is free iff its alloc bit is clear. alloc_cache
      * holds the complement of the alloc bits from freeindex to the end of
      * their 64-bit word, shifted so bit 0 is slot freeindex: a set bit is a
-     * free slot (Go's allocCache, found with count-trailing-zeros). */
+     * free slot (Go's allocCache, found with count-trailing-zeros). Bits of
+     * slots at or past nelems are always clear, so the fast path trusts any
+     * set bit. When the cache is 0 and freeindex is a multiple of 64 the
+     * word at freeindex may simply not be loaded yet (the fast path took the
+     * last slot of the previous word): mspan_next_free_index loads it. */
     uint32_t freeindex;
     uint32_t nelems; /* object slots in the span */
     uint64_t alloc_cache;
@@ -128,7 +132,10 @@ struct mspan {
     spanclass spanclass;
     _Atomic uint8_t state; /* MSPAN_*: the publication point */
     /* 1 if the free slots may hold junk and must be cleared before use; 0 if
-     * they are known zero (fresh from the OS, or never allocated since). */
+     * they are known zero (fresh from the OS, never allocated since, or
+     * cleared). A span is cleared when an mcache takes it
+     * (mspan_zero_free_slots), so the allocation fast path never tests it;
+     * large spans are cleared at allocation. */
     uint8_t needzero;
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
@@ -181,6 +188,9 @@ static inline bool mspan_is_free(const mspan *s, uintptr_t i)
 uint32_t mspan_next_free_index(mspan *s);
 /* Reload alloc_cache for the 64 slots starting at whichbit (a multiple of 64). */
 void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit);
+/* If s has needzero set, clear its free slots from freeindex on and clear
+ * needzero: an mcache hands out only zeroed slots. Owner only. */
+void mspan_zero_free_slots(mspan *s);
 /* Validity checker: throws at the first broken invariant of s. The caller
  * owns s or holds the lock of the list it is on. */
 void mspan_check(const mspan *s);
@@ -406,14 +416,11 @@ static inline uint64_t *heapbits_span_bitmap(const mspan *s)
  * elements of t (n * t->size <= elemsize <= 512), zero bits for the slack.
  * Only the span's owner writes; concurrent readers load the words, so they
  * are loaded and stored (never read-modify-written) as relaxed atomics. */
-static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, size_t n)
+/* Record bits (bit i: word i of the object is a pointer) for the small
+ * object at slot base x of an in-span-bitmap span. heapbits_set_small
+ * computes them for n elements of t; tc_new's fast path has them ready. */
+static inline void heapbits_write_small(mspan *s, uintptr_t x, uint64_t bits)
 {
-    size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
-    uint64_t em = t->mask[0];
-    if (pw < 64) em &= ((uint64_t)1 << pw) - 1;
-    uint64_t bits = em;
-    size_t ew = t->size / TC_PTR_SIZE;
-    for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
     size_t nwords = s->elemsize / TC_PTR_SIZE;
     uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
     uint64_t *bm = heapbits_span_bitmap(s);
@@ -425,6 +432,17 @@ static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, s
         hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
         __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
     }
+}
+
+static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, size_t n)
+{
+    size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
+    uint64_t em = t->mask[0];
+    if (pw < 64) em &= ((uint64_t)1 << pw) - 1;
+    uint64_t bits = em;
+    size_t ew = t->size / TC_PTR_SIZE;
+    for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
+    heapbits_write_small(s, x, bits);
 }
 
 /* Record the layout of an object of n elements of t at slot base x (before
