@@ -9,7 +9,7 @@
  *   - tiny: noscan and < 16 bytes, packed into the cache's current 16-byte
  *     block at 8/4/2-byte alignment; a miss takes a new block;
  *   - small: up to 32 KiB, a slot of the size class from the cache's span:
- *     next_free_fast (count-trailing-zeros on alloc_cache), else
+ *     take_cached_slot (count-trailing-zeros on alloc_cache), else
  *     next_free_slow (next word of alloc bits, else refill from mcentral);
  *   - large: its own span straight from the heap, put on its mcentral's full
  *     list so that the sweeper will find it.
@@ -19,15 +19,22 @@
  * class that is not a multiple of 16, 24 bytes, then serves nothing).
  *
  * Invariants:
- *   - every byte handed out is zero: a slot is cleared iff its span has
- *     needzero set; memory fresh from the OS (needzero 0) is not cleared;
+ *   - every byte handed out is zero: a cache takes a span only after
+ *     mspan_zero_free_slots has cleared its free slots (when needzero says
+ *     they may hold junk), so no slot is cleared one by one here; memory
+ *     fresh from the OS (needzero 0) is not cleared at all;
  *   - publication: the slot is zeroed and its layout recorded, then
  *     freeindex_for_scan (or, large, freeindex_for_scan and large_type) is
  *     stored with release, and only then is the pointer returned. A lock-free
  *     reader that acquires freeindex_for_scan and sees the slot allocated
  *     also sees its zeroed words and its heap bits.
  *
- * Concurrency: the fast path runs inside a runtime critical section (two
+ * Each entry point has a fast path (tc_alloc_noscan up to 1 KiB, tc_new of a
+ * type whose bits fit the span bitmap) that only takes a slot named by
+ * alloc_cache and is a leaf; every other case, and every refill, assist and
+ * collection trigger, is the general path's.
+ *
+ * Concurrency: both paths run inside a runtime critical section (two
  * thread-local counter updates) so that a stop never finds a thread half-way
  * through taking a slot; it takes no lock and makes no atomic
  * read-modify-write. Large objects are zeroed outside the critical section:
