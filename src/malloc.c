@@ -144,7 +144,7 @@ TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, co
     if (tc_unlikely(tc_write_barrier)) mark_new_slot(s, s->freeindex - 1, c);
     if (layout == LAYOUT_BITS) {
         if (n == 1 && bits != 0)
-            heapbits_write_small(s, x, bits);
+            heapbits_write_small(s, s->freeindex - 1, bits);
         else
             heapbits_set_small(s, x, t, n);
     } else if (layout == LAYOUT_HEADER) {

@@ -376,6 +376,14 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
         s->nelems = (uint32_t)(usable / s->elemsize);
         s->limit = base + (uintptr_t)s->nelems * s->elemsize;
     }
+    s->heapbits = NULL;
+    s->elem_words = (uint32_t)(s->elemsize / TC_PTR_SIZE);
+    s->elem_wordmask = 0;
+    if (mspan_heapbits_inspan(s)) {
+        s->heapbits = heapbits_span_bitmap(s);
+        s->elem_wordmask =
+            s->elem_words >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->elem_words) - 1;
+    }
     /* Both bitmaps in one call (one trip through the gcbits lock). */
     uint32_t rounded = (uint32_t)tc_align_up(s->nelems, 64);
     s->alloc_bits = gcbits_alloc(2 * rounded);

@@ -140,6 +140,12 @@ struct mspan {
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
     const tc_type *_Atomic large_type;
+    /* Spans with an in-span bitmap (mspan_heapbits_inspan), for the
+     * allocation path: the bitmap (heapbits_span_bitmap), the words of one
+     * slot and their mask. Set by init_span; unused elsewhere. */
+    uint64_t *heapbits;
+    uint32_t elem_words;
+    uint64_t elem_wordmask;
 };
 
 /* Intrusive doubly-linked list of spans. */
@@ -417,17 +423,15 @@ static inline uint64_t *heapbits_span_bitmap(const mspan *s)
  * Only the span's owner writes; concurrent readers load the words, so they
  * are loaded and stored (never read-modify-written) as relaxed atomics. */
 /* Record bits (bit i: word i of the object is a pointer) for the small
- * object at slot base x of an in-span-bitmap span. heapbits_set_small
- * computes them for n elements of t; tc_new's fast path has them ready. */
-static inline void heapbits_write_small(mspan *s, uintptr_t x, uint64_t bits)
+ * object in slot idx of an in-span-bitmap span. heapbits_set_small computes
+ * them for n elements of t; tc_new's fast path has them ready. */
+static inline void heapbits_write_small(mspan *s, uintptr_t idx, uint64_t bits)
 {
-    size_t nwords = s->elemsize / TC_PTR_SIZE;
-    uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
-    uint64_t *bm = heapbits_span_bitmap(s);
-    size_t w = (x - s->startaddr) / TC_PTR_SIZE, i = w / 64, shift = w % 64;
+    uint64_t *bm = s->heapbits, objmask = s->elem_wordmask;
+    size_t w = idx * s->elem_words, i = w / 64, shift = w % 64;
     uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
     __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
-    if (tc_unlikely(shift + nwords > 64)) {
+    if (tc_unlikely(shift + s->elem_words > 64)) {
         uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
         hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
         __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
@@ -442,7 +446,7 @@ static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, s
     uint64_t bits = em;
     size_t ew = t->size / TC_PTR_SIZE;
     for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
-    heapbits_write_small(s, x, bits);
+    heapbits_write_small(s, mspan_obj_index(s, x), bits);
 }
 
 /* Record the layout of an object of n elements of t at slot base x (before
