@@ -55,7 +55,8 @@
 _Static_assert(TC_NUM_SIZE_CLASSES == TC_STATS_SIZE_CLASSES,
                "tricolor.h's TC_STATS_SIZE_CLASSES must match the size-class table");
 _Static_assert(TC_TINY_SIZE == 16, "the tiny allocator packs 16-byte blocks");
-_Static_assert(TYPE_FAST_MAX == HEAPBITS_INSPAN_MAX, "types.c's fast-path limit is the heap-bits one");
+_Static_assert(TYPE_FAST_MAX == HEAPBITS_INSPAN_MAX,
+               "types.c's fast-path limit is the heap-bits one");
 _Static_assert(TC_SMALL_SIZE_MAX % 16 == 0, "the fast path rounds to 16 within size_to_class8");
 
 /* Larger requests cannot be satisfied by a 48-bit address space. */
@@ -354,8 +355,8 @@ void *tc_new(const tc_type *t)
     /* fast_sizeclass is 0 for every type the fast path cannot serve. */
     if (tc_likely(t != NULL && t->fast_sizeclass != 0 && fast_path_allowed(c))) {
         critical_enter();
-        uintptr_t x = small_fast(c, make_spanclass(t->fast_sizeclass, SPAN_SCAN), LAYOUT_BITS,
-                                 t->fast_bits);
+        uintptr_t x =
+            small_fast(c, make_spanclass(t->fast_sizeclass, SPAN_SCAN), LAYOUT_BITS, t->fast_bits);
         critical_leave();
         if (tc_likely(x != 0)) return (void *)x;
     }

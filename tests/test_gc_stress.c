@@ -707,8 +707,8 @@ TC_TEST(end_pointers_stored_in_roots_and_objects_keep_nothing)
         kept += tc_object_base((uint8_t *)root[i] - 1) != NULL;
         kept += tc_object_base((uint8_t *)holder[i] - 1) != NULL;
     }
-    CHECK_MSG(kept < 2 * N / 50, "%d of %d objects held only by stored end pointers survived",
-              kept, 2 * N);
+    CHECK_MSG(kept < 2 * N / 50, "%d of %d objects held only by stored end pointers survived", kept,
+              2 * N);
     tc_root_unregister(r);
     free(root);
 }
