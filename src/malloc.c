@@ -29,10 +29,10 @@
  *     reader that acquires freeindex_for_scan and sees the slot allocated
  *     also sees its zeroed words and its heap bits.
  *
- * Each entry point has a fast path (tc_alloc_noscan up to 1 KiB, tc_new of a
- * type whose bits fit the span bitmap) that only takes a slot named by
- * alloc_cache and is a leaf; every other case, and every refill, assist and
- * collection trigger, is the general path's.
+ * Each entry point has a fast path (tc_alloc_noscan and tc_alloc_conservative
+ * up to 1 KiB, tc_new of a type whose bits fit the span bitmap) that only
+ * takes a slot named by alloc_cache and is a leaf; every other case, and
+ * every refill, assist and collection trigger, is the general path's.
  *
  * Concurrency: both paths run inside a runtime critical section (two
  * thread-local counter updates) so that a stop never finds a thread half-way
@@ -305,7 +305,7 @@ void *tc_alloc_noscan(size_t size)
     return alloc_noscan_slow(size);
 }
 
-void *tc_alloc_conservative(size_t size)
+static TC_NOINLINE void *alloc_conservative_slow(size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE))
         return malloc_large(size, SPAN_CONSERVATIVE, NULL, 0);
@@ -316,6 +316,20 @@ void *tc_alloc_conservative(size_t size)
     critical_leave();
     malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
+}
+
+void *tc_alloc_conservative(size_t size)
+{
+    mcache *c = mcache_tls;
+    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
+        critical_enter();
+        size_t rounded = size <= 8 ? 8 : round16(size);
+        uintptr_t x = small_fast(c, make_spanclass(size_to_class8[rounded / 8], SPAN_CONSERVATIVE),
+                                 LAYOUT_NONE, 0);
+        critical_leave();
+        if (tc_likely(x != 0)) return (void *)x;
+    }
+    return alloc_conservative_slow(size);
 }
 
 static _Noreturn TC_NOINLINE void bad_type(const char *fn, const tc_type *t)
