@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick] [--pause] [--ref=NAME] [BUILD_DIR]  (make bench calls it)
+# bench/run.sh --scaling [--quick] [bench_scaling's options] [BUILD_DIR]
 #
 # Runs tricolor's benchmarks side by side with the peers a user would pick
 # instead, and prints one table of ratios per benchmark:
@@ -14,26 +15,40 @@
 # libgc-dev golang-go) when we are root or have sudo; a peer still missing
 # shows as n/a. --quick is a smoke run (under a minute). --ref picks the
 # reference column of the GC tables and bench_alloc (default tricolor).
+# --scaling runs bench_scaling alone instead (allocation and marking by
+# thread count, for many-core machines; not part of the default run), with
+# its options passed on: --threads= --reps= --alloc= --live= --gcs= --only=
+# --concurrent --oversubscribe (see bench/scaling.c; Go is not built).
 # Timing is reported, never asserted.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 QUICK=""
 PAUSE=""
+SCALING=""
+SCALING_ARGS=()
 REF=--ref=tricolor
 BUILD=build
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=--quick ;;
     --pause) PAUSE=1 ;;
+    --scaling) SCALING=1 ;;
+    --threads=*|--reps=*|--alloc=*|--live=*|--gcs=*|--only=*|--concurrent|--oversubscribe)
+      SCALING_ARGS+=("$a") ;;
     --ref=*) REF="$a" ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) BUILD="$a" ;;
   esac
 done
 
 # ---- peers -------------------------------------------------------------
 PEERS="libmimalloc-dev libjemalloc-dev libgc-dev golang-go"
+[ -n "$SCALING" ] && PEERS="libmimalloc-dev libjemalloc-dev libgc-dev"
+if [ -z "$SCALING" ] && [ ${#SCALING_ARGS[@]} -gt 0 ]; then
+  echo "bench: ${SCALING_ARGS[*]} only go with --scaling" >&2
+  exit 2
+fi
 missing=""
 for p in $PEERS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -59,6 +74,12 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD" >/dev/null || exit 1
 fi
 cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null || { echo "bench: build failed"; exit 1; }
+
+if [ -n "$SCALING" ]; then
+  echo "tricolor scaling benchmark on $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "peers: $(for p in $PEERS; do printf '%s=%s ' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"; done)"
+  exec "$BUILD/bench/bench_scaling" ${QUICK:+"$QUICK"} "${SCALING_ARGS[@]}"
+fi
 
 GODIR="$BUILD/bench/go"
 mkdir -p "$GODIR"

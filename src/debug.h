@@ -19,6 +19,7 @@ typedef struct tc_debug_knobs {
     int fixalloccheck;  /* 1: fixalloc frees are checked (double / foreign free) */
     int gcstress;       /* N > 0: collect every N allocations */
     int gcmarkers;      /* N > 0: number of mark workers; 0 means the CPU count */
+    int hugepages;      /* 1 (default): ask for transparent huge pages on the heap */
 } tc_debug_knobs;
 
 extern tc_debug_knobs tc_debug;

@@ -9,7 +9,7 @@
  *   - tiny: noscan and < 16 bytes, packed into the cache's current 16-byte
  *     block at 8/4/2-byte alignment; a miss takes a new block;
  *   - small: up to 32 KiB, a slot of the size class from the cache's span:
- *     next_free_fast (count-trailing-zeros on alloc_cache), else
+ *     take_cached_slot (count-trailing-zeros on alloc_cache), else
  *     next_free_slow (next word of alloc bits, else refill from mcentral);
  *   - large: its own span straight from the heap, put on its mcentral's full
  *     list so that the sweeper will find it.
@@ -19,15 +19,22 @@
  * class that is not a multiple of 16, 24 bytes, then serves nothing).
  *
  * Invariants:
- *   - every byte handed out is zero: a slot is cleared iff its span has
- *     needzero set; memory fresh from the OS (needzero 0) is not cleared;
+ *   - every byte handed out is zero: a cache takes a span only after
+ *     mspan_zero_free_slots has cleared its free slots (when needzero says
+ *     they may hold junk), so no slot is cleared one by one here; memory
+ *     fresh from the OS (needzero 0) is not cleared at all;
  *   - publication: the slot is zeroed and its layout recorded, then
  *     freeindex_for_scan (or, large, freeindex_for_scan and large_type) is
  *     stored with release, and only then is the pointer returned. A lock-free
  *     reader that acquires freeindex_for_scan and sees the slot allocated
  *     also sees its zeroed words and its heap bits.
  *
- * Concurrency: the fast path runs inside a runtime critical section (two
+ * Each entry point has a fast path (tc_alloc_noscan and tc_alloc_conservative
+ * up to 1 KiB, tc_new of a type whose bits fit the span bitmap) that only
+ * takes a slot named by alloc_cache and is a leaf; every other case, and
+ * every refill, assist and collection trigger, is the general path's.
+ *
+ * Concurrency: both paths run inside a runtime critical section (two
  * thread-local counter updates) so that a stop never finds a thread half-way
  * through taking a slot; it takes no lock and makes no atomic
  * read-modify-write. Large objects are zeroed outside the critical section:
@@ -48,11 +55,14 @@
 _Static_assert(TC_NUM_SIZE_CLASSES == TC_STATS_SIZE_CLASSES,
                "tricolor.h's TC_STATS_SIZE_CLASSES must match the size-class table");
 _Static_assert(TC_TINY_SIZE == 16, "the tiny allocator packs 16-byte blocks");
+_Static_assert(TYPE_FAST_MAX == HEAPBITS_INSPAN_MAX,
+               "types.c's fast-path limit is the heap-bits one");
+_Static_assert(TC_SMALL_SIZE_MAX % 16 == 0, "the fast path rounds to 16 within size_to_class8");
 
 /* Larger requests cannot be satisfied by a 48-bit address space. */
 #define MAX_ALLOC ((size_t)1 << 46)
 
-/* ---- the fast path -------------------------------------------------------------- */
+/* ---- taking a slot -------------------------------------------------------------- */
 
 /* The calling thread's cache. Called outside critical sections: the first
  * allocation of a thread may attach it. */
@@ -80,27 +90,24 @@ static TC_NOINLINE void malloc_after_slow(void)
     gc_maybe_trigger();
 }
 
-/* The end of every allocation: the one place a thread may collect. */
+/* The end of every allocation on the general path: the one place a thread
+ * may collect. */
 TC_INLINE void malloc_done(void)
 {
     if (tc_unlikely(after_slow | (tc_debug.gcstress != 0))) malloc_after_slow();
 }
 
-/* A free slot of s from its alloc_cache, or 0 when the cache cannot tell
- * (empty, or the slot ends a 64-slot word: the slow path reloads). */
-TC_INLINE uintptr_t next_free_fast(mspan *s)
+/* Take the free slot that s's nonzero alloc_cache names. Every set bit of
+ * the cache is a free slot below nelems (mheap.h), so nothing else is
+ * checked: an empty cache is the caller's slow path. */
+TC_INLINE uintptr_t take_cached_slot(mspan *s, uint64_t cache)
 {
-    uint64_t cache = s->alloc_cache;
-    if (tc_unlikely(cache == 0)) return 0;
     uint32_t bit = (uint32_t)__builtin_ctzll(cache);
-    uint32_t result = s->freeindex + bit;
-    if (tc_unlikely(result >= s->nelems)) return 0;
-    uint32_t next = result + 1;
-    if (tc_unlikely(next % 64 == 0 && next != s->nelems)) return 0;
+    uint32_t idx = s->freeindex + bit;
     s->alloc_cache = (cache >> bit) >> 1;
-    s->freeindex = next;
+    s->freeindex = idx + 1;
     s->alloc_count++;
-    return s->startaddr + (uintptr_t)result * s->elemsize;
+    return s->startaddr + (uintptr_t)idx * s->elemsize;
 }
 
 /* The slow path: the next word of alloc bits, else a refill. 0 on OOM. */
@@ -123,27 +130,24 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
     return s->startaddr + (uintptr_t)i * s->elemsize;
 }
 
-/* How malloc_small records an object's layout (a constant at each call). */
+/* How a small object's layout is recorded (a constant at each call). */
 enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
 
-/* A slot of the size class for size, zeroed, its layout recorded,
- * published. Returns the user address (after the header, if any), 0 on OOM. */
-TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layout,
-                                 const tc_type *t, size_t n)
+/* Make the slot x just taken from s into an object: allocated black while
+ * the collector marks, its layout recorded, published. Slots come zeroed
+ * (the span was cleared when the cache took it). Returns the user address
+ * (after the header, if any). */
+TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, const tc_type *t,
+                                size_t n, uint64_t bits)
 {
-    spanclass spc = make_spanclass(size_to_sizeclass(size), kind);
-    mspan *s = c->alloc[spc];
-    uintptr_t x = next_free_fast(s);
-    if (tc_unlikely(x == 0)) {
-        x = next_free_slow(c, spc, &s);
-        if (x == 0) return 0;
-    }
-    if (s->needzero) memset((void *)x, 0, s->elemsize);
-    /* Allocate black while the collector marks: before publication, so a
-     * marker that sees the slot allocated also sees it marked. */
+    /* Before publication, so a marker that sees the slot allocated also
+     * sees it marked. */
     if (tc_unlikely(tc_write_barrier)) mark_new_slot(s, s->freeindex - 1, c);
     if (layout == LAYOUT_BITS) {
-        heapbits_set_small(s, x, t, n);
+        if (n == 1 && bits != 0)
+            heapbits_write_small(s, s->freeindex - 1, bits);
+        else
+            heapbits_set_small(s, x, t, n);
     } else if (layout == LAYOUT_HEADER) {
         x = heapbits_set_type(s, x, t, n); /* writes the header, returns x + 16 */
     }
@@ -151,20 +155,46 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
     return x;
 }
 
-static TC_NOINLINE uintptr_t tiny_alloc_slow(mcache *c, size_t size)
+/* A slot of the size class for size, zeroed, its layout recorded,
+ * published: the general path. Returns the user address, 0 on OOM. */
+TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layout,
+                                 const tc_type *t, size_t n)
 {
-    uintptr_t x = malloc_small(c, TC_TINY_SIZE, SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
-    if (x == 0) return 0;
-    /* Keep the new block if it has more room left than the old one. */
-    if (size < c->tiny_offset || c->tiny == 0) {
-        c->tiny = x;
-        c->tiny_offset = size;
+    spanclass spc = make_spanclass(size_to_sizeclass(size), kind);
+    mspan *s = c->alloc[spc];
+    uint64_t cache = s->alloc_cache;
+    uintptr_t x;
+    if (tc_likely(cache != 0)) {
+        x = take_cached_slot(s, cache);
+    } else {
+        x = next_free_slow(c, spc, &s);
+        if (x == 0) return 0;
     }
-    return x;
+    return finish_slot(c, s, x, layout, t, n, 0);
 }
 
-/* Noscan objects under 16 bytes, packed into the cache's 16-byte block. */
-TC_INLINE uintptr_t tiny_alloc(mcache *c, size_t size)
+/* ---- the fast path ------------------------------------------------------------------ */
+
+/* The fast path serves an attached thread from its cached span's
+ * alloc_cache, inside a critical section, with no call: a leaf function
+ * that needs no stack frame. Anything else (no cache yet, an empty
+ * alloc_cache, a large or oddly typed object, gcstress counting every
+ * allocation) falls through to the general path, which is the only one
+ * that refills, assists or triggers a collection. */
+TC_INLINE bool fast_path_allowed(const mcache *c) { return c != NULL && tc_debug.gcstress == 0; }
+
+/* A slot of class spc from c's span if its cache has one, else 0. */
+TC_INLINE uintptr_t small_fast(mcache *c, spanclass spc, int layout, uint64_t bits)
+{
+    mspan *s = c->alloc[spc];
+    uint64_t cache = s->alloc_cache;
+    if (tc_unlikely(cache == 0)) return 0;
+    return finish_slot(c, s, take_cached_slot(s, cache), layout, NULL, 1, bits);
+}
+
+/* Noscan objects under 16 bytes, packed into the cache's 16-byte block at
+ * their natural alignment: the block's next offset, 0 when it has no room. */
+TC_INLINE uintptr_t tiny_fast(mcache *c, size_t size)
 {
     uintptr_t off = c->tiny_offset;
     if ((size & 7) == 0)
@@ -173,12 +203,25 @@ TC_INLINE uintptr_t tiny_alloc(mcache *c, size_t size)
         off = tc_align_up(off, 4);
     else if ((size & 1) == 0)
         off = tc_align_up(off, 2);
-    if (off + size <= TC_TINY_SIZE && c->tiny != 0) {
-        c->tiny_offset = off + size;
-        c->tiny_allocs++;
-        return c->tiny + off;
+    if (tc_unlikely(off + size > TC_TINY_SIZE || c->tiny == 0)) return 0;
+    c->tiny_offset = off + size;
+    c->tiny_allocs++;
+    return c->tiny + off;
+}
+
+/* The general tiny path: a new 16-byte block when the current one is full. */
+static uintptr_t tiny_alloc(mcache *c, size_t size)
+{
+    uintptr_t x = tiny_fast(c, size);
+    if (x != 0) return x;
+    x = malloc_small(c, TC_TINY_SIZE, SPAN_NOSCAN, LAYOUT_NONE, NULL, 0);
+    if (x == 0) return 0;
+    /* Keep the new block if it has more room left than the old one. */
+    if (size < c->tiny_offset || c->tiny == 0) {
+        c->tiny = x;
+        c->tiny_offset = size;
     }
-    return tiny_alloc_slow(c, size);
+    return x;
 }
 
 static inline size_t round16(size_t size) { return (size + 15) & ~(size_t)15; }
@@ -211,6 +254,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     }
     uintptr_t x = s->startaddr;
     s->freeindex = 1;
+    s->alloc_cache = 0;
     s->alloc_count = 1;
     if (s->needzero) memset((void *)x, 0, objsize); /* the tail to a 16-byte multiple too */
     if (kind == SPAN_SCAN) heapbits_set_type(s, x, t, n);
@@ -229,7 +273,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
 
 /* ---- the API --------------------------------------------------------------------------- */
 
-void *tc_alloc_noscan(size_t size)
+static TC_NOINLINE void *alloc_noscan_slow(size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE)) return malloc_large(size, SPAN_NOSCAN, NULL, 0);
     mcache *c = get_cache();
@@ -244,7 +288,24 @@ void *tc_alloc_noscan(size_t size)
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
-void *tc_alloc_conservative(size_t size)
+void *tc_alloc_noscan(size_t size)
+{
+    mcache *c = mcache_tls;
+    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
+        critical_enter();
+        uintptr_t x;
+        if (size < TC_TINY_SIZE)
+            x = tiny_fast(c, size);
+        else /* round16(size) / 8 indexes the 8-byte-step table */
+            x = small_fast(c, make_spanclass(size_to_class8[((size + 15) >> 4) * 2], SPAN_NOSCAN),
+                           LAYOUT_NONE, 0);
+        critical_leave();
+        if (tc_likely(x != 0)) return (void *)x;
+    }
+    return alloc_noscan_slow(size);
+}
+
+static TC_NOINLINE void *alloc_conservative_slow(size_t size)
 {
     if (tc_unlikely(size > TC_MAX_SMALL_SIZE))
         return malloc_large(size, SPAN_CONSERVATIVE, NULL, 0);
@@ -255,6 +316,20 @@ void *tc_alloc_conservative(size_t size)
     critical_leave();
     malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
+}
+
+void *tc_alloc_conservative(size_t size)
+{
+    mcache *c = mcache_tls;
+    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
+        critical_enter();
+        size_t rounded = size <= 8 ? 8 : round16(size);
+        uintptr_t x = small_fast(c, make_spanclass(size_to_class8[rounded / 8], SPAN_CONSERVATIVE),
+                                 LAYOUT_NONE, 0);
+        critical_leave();
+        if (tc_likely(x != 0)) return (void *)x;
+    }
+    return alloc_conservative_slow(size);
 }
 
 static _Noreturn TC_NOINLINE void bad_type(const char *fn, const tc_type *t)
@@ -281,11 +356,25 @@ static void *new_scan(const tc_type *t, size_t n, size_t size)
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
-void *tc_new(const tc_type *t)
+static TC_NOINLINE void *new_slow(const tc_type *t)
 {
     if (tc_unlikely(t == NULL || (t->flags & TC_NOTINHEAP))) bad_type("tc_new", t);
     if (t->ptrdata == 0) return tc_alloc_noscan(t->size);
     return new_scan(t, 1, t->size);
+}
+
+void *tc_new(const tc_type *t)
+{
+    mcache *c = mcache_tls;
+    /* fast_sizeclass is 0 for every type the fast path cannot serve. */
+    if (tc_likely(t != NULL && t->fast_sizeclass != 0 && fast_path_allowed(c))) {
+        critical_enter();
+        uintptr_t x =
+            small_fast(c, make_spanclass(t->fast_sizeclass, SPAN_SCAN), LAYOUT_BITS, t->fast_bits);
+        critical_leave();
+        if (tc_likely(x != 0)) return (void *)x;
+    }
+    return new_slow(t);
 }
 
 void *tc_new_array(const tc_type *t, size_t n)

@@ -16,11 +16,15 @@
  *   - conservative sources (stacks, saved registers, conservative roots and
  *     conservative objects): any word might be an integer, so words that do
  *     not point at an allocated object are ignored. Interior pointers keep
- *     their object alive. A word that points exactly at the end of an
- *     object (one past it, where C code may keep an end pointer while it
- *     still derives the base) also keeps the object before it alive: that is
- *     the boundary rule of docs/gc.md, which costs a retained neighbour now
- *     and then but never frees an object still in use.
+ *     their object alive. A stack or register word that points exactly at
+ *     the end of a pointer-free object (one past it: the end pointer of a
+ *     loop over a buffer, through which compiled code may still address the
+ *     buffer) also keeps that object alive: the boundary rule of
+ *     docs/gc.md. It is limited to stacks and to noscan neighbours because
+ *     a word pointing at an object's start would otherwise keep its
+ *     neighbour too, and a neighbour with pointers keeps everything its
+ *     stale fields reach (GCBench held twice its live heap that way); a
+ *     noscan neighbour holds nothing else.
  *
  * Invariants:
  *   - a mark bit, once set in a cycle, stays set until the sweeper makes the
@@ -288,23 +292,23 @@ static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
 
 /* A word from a conservative source: anything that does not point at an
  * allocated object is an integer. */
-static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w)
+static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w, bool boundary)
 {
     mspan *s;
     uintptr_t idx;
     uintptr_t obj = find_object(v, &s, &idx);
     if (obj != 0) greyobject(obj, s, idx, slot, w);
-    /* The boundary rule: v == end of the object before it. Not in the
-     * checkmark pass: whether it applies depends on when a slot is scanned
-     * (a root rewritten since the snapshot may now end just past an object
-     * nobody can reach), so it would report false misses. */
-    if ((obj == v || obj == 0) && v != 0 && !mark_checkmark_mode) {
+    /* The boundary rule (stacks and registers, noscan objects): v == end of
+     * the object before it. Not in the checkmark pass: whether it applies
+     * depends on when a word is scanned, so it would report false misses. */
+    if (boundary && (obj == v || obj == 0) && v != 0 && !mark_checkmark_mode) {
         uintptr_t prev = find_object(v - 1, &s, &idx);
-        if (prev != 0 && prev != obj) greyobject(prev, s, idx, slot, w);
+        if (prev != 0 && prev != obj && spanclass_kind(s->spanclass) == SPAN_NOSCAN)
+            greyobject(prev, s, idx, slot, w);
     }
 }
 
-void shade(uintptr_t v, gcwork *w) { shade_conservative(v, 0, w); }
+void shade(uintptr_t v, gcwork *w) { shade_conservative(v, 0, w, false); }
 
 /* ---- scanning ----------------------------------------------------------------- */
 
@@ -314,9 +318,10 @@ void shade(uintptr_t v, gcwork *w) { shade_conservative(v, 0, w); }
 TC_SCAN_ATTR void scan_conservative(uintptr_t lo, uintptr_t hi, gcwork *w)
 {
     lo = tc_align_up(lo, TC_PTR_SIZE);
+    bool stack = mark_scanning_stack; /* stacks get the boundary rule */
     for (uintptr_t a = lo; a + TC_PTR_SIZE <= hi; a += TC_PTR_SIZE) {
         uintptr_t v = *(const uintptr_t *)a;
-        if (v >= 4096) shade_conservative(v, a, w);
+        if (v >= 4096) shade_conservative(v, a, w, stack);
     }
     w->scan_work += hi > lo ? hi - lo : 0;
 }
@@ -324,7 +329,7 @@ TC_SCAN_ATTR void scan_conservative(uintptr_t lo, uintptr_t hi, gcwork *w)
 void scan_words_conservative(const uintptr_t *words, size_t n, gcwork *w)
 {
     for (size_t i = 0; i < n; i++)
-        if (words[i] >= 4096) shade_conservative(words[i], 0, w);
+        if (words[i] >= 4096) shade_conservative(words[i], 0, w, true);
 }
 
 void scanblock_typed(uintptr_t b, size_t n, const tc_type *t, gcwork *w)
@@ -354,13 +359,13 @@ TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w)
     mspan *s = mheap_span_of(b);
     uintptr_t elemsize = s->elemsize, end = b + elemsize;
     if (tc_likely(mspan_heapbits_inspan(s))) {
-        const uint64_t *bm = heapbits_span_bitmap(s);
-        size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = elemsize / TC_PTR_SIZE;
+        const uint64_t *bm = s->heapbits;
+        size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = s->elem_words;
         size_t i = wi / 64, shift = wi % 64;
         uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
         if (shift + nwords > 64 && shift != 0)
             bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
-        if (nwords < 64) bits &= ((uint64_t)1 << nwords) - 1;
+        bits &= s->elem_wordmask;
         for (; bits != 0; bits &= bits - 1) {
             uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
             /* One aligned word load (atomic on the machines we support); a
@@ -380,7 +385,7 @@ TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w)
         uintptr_t v = *(volatile const uintptr_t *)slot;
         if (v < 4096 || (v >= b && v < end)) continue;
         if (conservative)
-            shade_conservative(v, slot, w);
+            shade_conservative(v, slot, w, false);
         else
             shade_precise(v, slot, w);
     }

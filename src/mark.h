@@ -10,8 +10,8 @@
 
 /* Set while gc.c runs a checkmark pass (world stopped). */
 extern bool mark_checkmark_mode;
-/* Set while a stack or its registers are scanned (read by the checkmark
- * pass, which runs on one thread). */
+/* Set while a stack or its registers are scanned: the words get the
+ * boundary rule, and the checkmark pass trusts them only for marked objects. */
 extern __thread bool mark_scanning_stack;
 
 /* Whether slot i of s is marked in the current cycle. */

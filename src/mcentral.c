@@ -122,6 +122,9 @@ mspan *mcentral_refill_span(mcentral *c, mspan *old)
     mspan_refill_alloc_cache(s, fi & ~(uint32_t)63);
     s->alloc_cache >>= fi % 64;
     s->alloc_count_before_cache = s->alloc_count;
+    /* Zero-initialisation of reused slots happens here, in bulk, not per
+     * object on the allocation fast path. */
+    mspan_zero_free_slots(s);
 #ifndef NDEBUG
     mspan_check(s); /* debug builds: every span an mcache takes is checked */
 #endif

@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug.h"
 #include "pagealloc.h"
 #include "persistent.h"
 #include "stats.h"
@@ -267,6 +268,11 @@ static bool register_arenas(uintptr_t base, size_t n)
 static void add_to_pages(uintptr_t base, size_t n)
 {
     sys_map((void *)base, n, &stat_heap);
+    /* Transparent huge pages where the system leaves it to us (THP
+     * "madvise"): a 2 MiB fault instead of 512 small ones when the heap
+     * grows, and fewer TLB misses for the markers. See docs/heap.md for
+     * the cost (RSS in 2 MiB steps) and what a scavenger must do. */
+    if (tc_debug.hugepages) sys_hugepage((void *)base, n);
     atomic_fetch_add_explicit(&mheap_.bytes_mapped, n, memory_order_relaxed);
     pagealloc_grow(mheap_.pages, base, n);
 }
@@ -376,11 +382,18 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
         s->nelems = (uint32_t)(usable / s->elemsize);
         s->limit = base + (uintptr_t)s->nelems * s->elemsize;
     }
+    s->heapbits = NULL;
+    s->elem_words = (uint32_t)(s->elemsize / TC_PTR_SIZE);
+    s->elem_wordmask = 0;
+    if (mspan_heapbits_inspan(s)) {
+        s->heapbits = heapbits_span_bitmap(s);
+        s->elem_wordmask = s->elem_words >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->elem_words) - 1;
+    }
     /* Both bitmaps in one call (one trip through the gcbits lock). */
     uint32_t rounded = (uint32_t)tc_align_up(s->nelems, 64);
     s->alloc_bits = gcbits_alloc(2 * rounded);
     s->gcmark_bits = s->alloc_bits + rounded / 8;
-    s->alloc_cache = ~(uint64_t)0;
+    s->alloc_cache = s->nelems >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nelems) - 1;
     atomic_store_explicit(&s->sweepgen,
                           atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
@@ -568,35 +581,75 @@ void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit)
     TC_ASSERT(whichbit % 64 == 0);
     uint64_t w;
     memcpy(&w, s->alloc_bits + whichbit / 8, sizeof w); /* bits are 64-bit grouped */
-    s->alloc_cache = ~w;
+    uint64_t cache = ~w;
+    /* No bit for a slot past the end: the fast path trusts every set bit. */
+    if (s->nelems - whichbit < 64) cache &= ((uint64_t)1 << (s->nelems - whichbit)) - 1;
+    s->alloc_cache = cache;
 }
 
 uint32_t mspan_next_free_index(mspan *s)
 {
     uint32_t sfi = s->freeindex, n = s->nelems;
+    /* Full (and mcache_empty_span, shared by every cache): no store. */
     if (sfi == n) return n;
     uint64_t cache = s->alloc_cache;
-    while (cache == 0) {
-        /* Nothing free in this word: move to the next one. */
-        sfi = (sfi + 64) & ~(uint32_t)63;
-        if (sfi >= n) {
-            s->freeindex = n;
-            return n;
+    if (cache == 0) {
+        /* The rest of freeindex's word is taken. When freeindex is on a word
+         * boundary the cache may not have been loaded for that word yet:
+         * loading it (again) is harmless, every slot from freeindex on
+         * has its true alloc bit. */
+        uint32_t w = (uint32_t)tc_align_up(sfi, 64);
+        for (;;) {
+            if (w >= n) {
+                s->freeindex = n;
+                return n;
+            }
+            mspan_refill_alloc_cache(s, w);
+            if (s->alloc_cache != 0) break;
+            w += 64;
         }
-        mspan_refill_alloc_cache(s, sfi);
+        sfi = w;
         cache = s->alloc_cache;
     }
     uint32_t bit = (uint32_t)__builtin_ctzll(cache);
     uint32_t result = sfi + bit;
-    if (result >= n) {
-        s->freeindex = n;
-        return n;
-    }
     s->alloc_cache = (cache >> bit) >> 1;
-    sfi = result + 1;
-    if (sfi % 64 == 0 && sfi != n) mspan_refill_alloc_cache(s, sfi);
-    s->freeindex = sfi;
+    s->freeindex = result + 1;
     return result;
+}
+
+/* Clear every free slot from freeindex on, in runs as long as the alloc
+ * bits allow (one memset per run of free slots, not one per object). */
+void mspan_zero_free_slots(mspan *s)
+{
+    if (!s->needzero) return;
+    uint32_t n = s->nelems, fi = s->freeindex;
+    uint32_t run_start = 0, run_end = 0; /* the pending run of free slots */
+    for (uint32_t w = fi & ~(uint32_t)63; w < n; w += 64) {
+        uint64_t bits;
+        memcpy(&bits, s->alloc_bits + w / 8, sizeof bits);
+        uint64_t free = ~bits;
+        if (w < fi) free &= ~(uint64_t)0 << (fi - w);
+        if (n - w < 64) free &= ((uint64_t)1 << (n - w)) - 1;
+        while (free != 0) {
+            uint32_t a = (uint32_t)__builtin_ctzll(free);
+            uint64_t rest = ~(free >> a); /* its lowest set bit ends the run */
+            uint32_t len = rest == 0 ? 64 - a : (uint32_t)__builtin_ctzll(rest);
+            uint32_t start = w + a;
+            if (start != run_end) {
+                if (run_end > run_start)
+                    memset((void *)(s->startaddr + (uintptr_t)run_start * s->elemsize), 0,
+                           (size_t)(run_end - run_start) * s->elemsize);
+                run_start = start;
+            }
+            run_end = start + len;
+            free = a + len >= 64 ? 0 : free & (~(uint64_t)0 << (a + len));
+        }
+    }
+    if (run_end > run_start)
+        memset((void *)(s->startaddr + (uintptr_t)run_start * s->elemsize), 0,
+               (size_t)(run_end - run_start) * s->elemsize);
+    s->needzero = 0;
 }
 
 /* ---- checkers ----------------------------------------------------------------------- */
@@ -639,12 +692,15 @@ void mspan_check(const mspan *s)
     if (count != s->alloc_count)
         SPAN_FAIL("alloc_count %u, but %u slots are allocated", (void *)s, (unsigned long)b,
                   s->alloc_count, count);
-    if (s->freeindex < s->nelems) {
-        for (uint32_t j = 0; s->freeindex + j < s->nelems && j < 64 - s->freeindex % 64; j++) {
+    /* An empty cache on a word boundary may be one not loaded yet. */
+    if (!(s->alloc_cache == 0 && s->freeindex % 64 == 0)) {
+        for (uint32_t j = 0; j < 64; j++) {
             bool cache_free = (s->alloc_cache >> j) & 1;
-            if (cache_free == mspan_bit(s->alloc_bits, s->freeindex + j))
+            uint32_t slot = s->freeindex + j;
+            bool in_word = j < 64 - s->freeindex % 64 && slot < s->nelems;
+            if (in_word ? cache_free == mspan_bit(s->alloc_bits, slot) : cache_free)
                 SPAN_FAIL("alloc_cache bit %u disagrees with alloc bit %u", (void *)s,
-                          (unsigned long)b, j, s->freeindex + j);
+                          (unsigned long)b, j, slot);
         }
     }
     uint32_t sg = atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed);

@@ -104,7 +104,11 @@ struct mspan {
      * freeindex on, a slot is free iff its alloc bit is clear. alloc_cache
      * holds the complement of the alloc bits from freeindex to the end of
      * their 64-bit word, shifted so bit 0 is slot freeindex: a set bit is a
-     * free slot (Go's allocCache, found with count-trailing-zeros). */
+     * free slot (Go's allocCache, found with count-trailing-zeros). Bits of
+     * slots at or past nelems are always clear, so the fast path trusts any
+     * set bit. When the cache is 0 and freeindex is a multiple of 64 the
+     * word at freeindex may simply not be loaded yet (the fast path took the
+     * last slot of the previous word): mspan_next_free_index loads it. */
     uint32_t freeindex;
     uint32_t nelems; /* object slots in the span */
     uint64_t alloc_cache;
@@ -128,7 +132,10 @@ struct mspan {
     spanclass spanclass;
     _Atomic uint8_t state; /* MSPAN_*: the publication point */
     /* 1 if the free slots may hold junk and must be cleared before use; 0 if
-     * they are known zero (fresh from the OS, or never allocated since). */
+     * they are known zero (fresh from the OS, never allocated since, or
+     * cleared). A span is cleared when an mcache takes it
+     * (mspan_zero_free_slots), so the allocation fast path never tests it;
+     * large spans are cleared at allocation. */
     uint8_t needzero;
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
@@ -140,6 +147,13 @@ struct mspan {
      * span's owner (relaxed atomics), read with the world stopped. */
     uint32_t black_gen, black_from, black_to;
     mspan *black_next;
+    /* Spans with an in-span bitmap (mspan_heapbits_inspan), for the
+     * allocation path: the bitmap (heapbits_span_bitmap), the words of one
+     * slot and their mask. Set by init_span; read by the allocation path
+     * and scanobject's fast path. */
+    uint64_t *heapbits;
+    uint32_t elem_words;
+    uint64_t elem_wordmask;
 };
 
 /* Intrusive doubly-linked list of spans. */
@@ -188,6 +202,9 @@ static inline bool mspan_is_free(const mspan *s, uintptr_t i)
 uint32_t mspan_next_free_index(mspan *s);
 /* Reload alloc_cache for the 64 slots starting at whichbit (a multiple of 64). */
 void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit);
+/* If s has needzero set, clear its free slots from freeindex on and clear
+ * needzero: an mcache hands out only zeroed slots. Owner only. */
+void mspan_zero_free_slots(mspan *s);
 /* Validity checker: throws at the first broken invariant of s. The caller
  * owns s or holds the lock of the list it is on. */
 void mspan_check(const mspan *s);
@@ -413,6 +430,22 @@ static inline uint64_t *heapbits_span_bitmap(const mspan *s)
  * elements of t (n * t->size <= elemsize <= 512), zero bits for the slack.
  * Only the span's owner writes; concurrent readers load the words, so they
  * are loaded and stored (never read-modify-written) as relaxed atomics. */
+/* Record bits (bit i: word i of the object is a pointer) for the small
+ * object in slot idx of an in-span-bitmap span. heapbits_set_small computes
+ * them for n elements of t; tc_new's fast path has them ready. */
+static inline void heapbits_write_small(mspan *s, uintptr_t idx, uint64_t bits)
+{
+    uint64_t *bm = s->heapbits, objmask = s->elem_wordmask;
+    size_t w = idx * s->elem_words, i = w / 64, shift = w % 64;
+    uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
+    if (tc_unlikely(shift + s->elem_words > 64)) {
+        uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
+        hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
+        __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
+    }
+}
+
 static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, size_t n)
 {
     size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
@@ -421,17 +454,7 @@ static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, s
     uint64_t bits = em;
     size_t ew = t->size / TC_PTR_SIZE;
     for (size_t i = 1; i < n; i++) bits |= em << (i * ew);
-    size_t nwords = s->elemsize / TC_PTR_SIZE;
-    uint64_t objmask = nwords >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nwords) - 1);
-    uint64_t *bm = heapbits_span_bitmap(s);
-    size_t w = (x - s->startaddr) / TC_PTR_SIZE, i = w / 64, shift = w % 64;
-    uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
-    __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
-    if (tc_unlikely(shift + nwords > 64)) {
-        uint64_t hi = __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED);
-        hi = (hi & ~(objmask >> (64 - shift))) | (bits >> (64 - shift));
-        __atomic_store_n(&bm[i + 1], hi, __ATOMIC_RELAXED);
-    }
+    heapbits_write_small(s, mspan_obj_index(s, x), bits);
 }
 
 /* Record the layout of an object of n elements of t at slot base x (before

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "persistent.h"
+#include "sizeclasses.h"
 #include "stats.h"
 #include "sys.h"
 #include "types.h"
@@ -68,6 +69,20 @@ static bool fill_mask(uint64_t *mask, const size_t *offs, size_t n)
         mask[word / 64] |= bit;
     }
     return true;
+}
+
+/* What tc_new's fast path needs (see types.h). Sizes of 17 and more are
+ * rounded up to 16 bytes as malloc.c rounds them; a 1..8 byte object takes
+ * the 8-byte class. */
+static void set_fast_path(tc_type *t)
+{
+    t->fast_sizeclass = 0;
+    t->fast_bits = 0;
+    if (t->ptrdata == 0 || (t->flags & TC_NOTINHEAP) || t->size > TYPE_FAST_MAX) return;
+    size_t rounded = t->size <= 8 ? 8 : tc_align_up(t->size, 16);
+    t->fast_sizeclass = (uint8_t)size_to_sizeclass(rounded);
+    size_t pw = t->ptrdata / TC_PTR_SIZE;
+    t->fast_bits = pw >= 64 ? t->mask[0] : t->mask[0] & (((uint64_t)1 << pw) - 1);
 }
 
 /* ---- construction ----------------------------------------------------- */
@@ -118,6 +133,7 @@ tc_type *tc_type_new(const char *name, size_t size, const size_t *ptr_offsets, s
             t->nptrs = n_ptrs;
             t->flags = flags;
             t->mask = n_ptrs != 0 ? mask : noscan_mask;
+            set_fast_path(t);
         }
         err = errno; /* ENOMEM if persistent_alloc failed */
     }

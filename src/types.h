@@ -22,7 +22,18 @@ struct tc_type {
     size_t nptrs;         /* number of pointer words */
     unsigned flags;       /* TC_NOTINHEAP, ... (tricolor.h) */
     const uint64_t *mask; /* ptrdata / TC_PTR_SIZE bits */
+    /* For tc_new's fast path, set once by tc_type_new: a type with pointers,
+     * not TC_NOTINHEAP, whose one object keeps its pointer bits in the span
+     * (at most TYPE_FAST_MAX bytes) has here the size class of one object
+     * and those bits (mask[0] cut to ptrdata); every other type has
+     * fast_sizeclass 0 and goes the general way. */
+    uint8_t fast_sizeclass;
+    uint64_t fast_bits;
 };
+
+/* The largest object that records its layout as in-span heap bits (mheap.h's
+ * HEAPBITS_INSPAN_MAX: 64 words). */
+#define TYPE_FAST_MAX (64 * TC_PTR_SIZE)
 
 /* Whether word i (i < ptrdata / TC_PTR_SIZE) of an object of type t is a pointer. */
 static inline bool type_word_is_ptr(const tc_type *t, size_t i)

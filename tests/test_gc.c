@@ -4,6 +4,7 @@
  * block or spin, and the misuse it reports. */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "debug.h"
 #include "gc.h"
@@ -134,24 +135,29 @@ TC_TEST(pointers_held_only_in_locals_survive_collections)
     check_list(reg, 300, 1);
 }
 
-TC_TEST(interior_and_one_past_the_end_pointers_keep_objects)
+TC_TEST(interior_pointers_and_stack_end_pointers_to_buffers_keep_objects)
 {
     setup();
     char *volatile buf = tc_alloc_noscan(100);
     memset(buf, 0x5a, 100);
     char *volatile mid = buf + 37;
-    char *volatile end = buf + tc_object_size(buf);
     buf = NULL;
+    /* The boundary rule: only an end pointer on the stack holds this one. */
+    char *volatile buf2 = tc_alloc_noscan(64);
+    memset(buf2, 0x3c, 64);
+    char *volatile end2 = buf2 + tc_object_size(buf2);
+    buf2 = NULL;
     struct node *volatile n = tc_new(node_t);
     n->id = 99;
-    char *volatile nend = (char *)n + sizeof(struct node);
+    void *volatile *inner = (void *volatile *)&n->other; /* interior, into a typed object */
     n = NULL;
     tc_gc();
     tc_gc();
     CHECK_EQ((unsigned char)mid[-37], 0x5a);
     CHECK_EQ((unsigned char)mid[62], 0x5a);
-    CHECK(end != NULL);
-    CHECK_EQ(((struct node *)(nend - sizeof(struct node)))->id, 99);
+    CHECK_EQ((unsigned char)end2[-64], 0x3c);
+    CHECK_EQ((unsigned char)end2[-1], 0x3c);
+    CHECK_EQ(((struct node *)((char *)inner - offsetof(struct node, other)))->id, 99);
 }
 
 TC_TEST(conservative_objects_keep_what_they_point_to)
@@ -185,6 +191,50 @@ TC_TEST(unreachable_memory_is_reused)
     CHECK_MSG(b.heap_mapped <= a.heap_mapped + (8u << 20), "heap grew from %llu to %llu bytes",
               (unsigned long long)a.heap_mapped, (unsigned long long)b.heap_mapped);
     CHECK(b.heap_marked < (4u << 20));
+}
+
+/* Reused slots are cleared in bulk when a cache takes their span (not one
+ * by one as they are handed out): every new object must read zero, even
+ * where clobberfree filled the freed slot, and the live objects sharing
+ * those spans must keep every byte. */
+TC_TEST(reused_slots_come_back_zeroed_and_live_neighbours_keep_their_bytes)
+{
+    setup();
+    enum { N = 30000 };
+    struct node **keep = calloc(N, sizeof *keep);
+    uintptr_t *dropped = calloc(N, sizeof *dropped);
+    CHECK(keep != NULL && dropped != NULL);
+    tc_root *r = tc_root_register(keep, N * sizeof *keep, NULL, 0);
+    CHECK(r != NULL);
+    for (int i = 0; i < N; i++) {
+        keep[i] = tc_new(node_t);
+        keep[i]->id = 0x5eed0000u + (uint64_t)i;
+        keep[i]->next = keep[i];
+        keep[i]->other = (char *)keep[i] + 8; /* interior, to itself */
+    }
+    size_t ndropped = 0;
+    for (int i = 0; i < N; i += 3) { /* every third: holes inside live spans */
+        dropped[ndropped++] = (uintptr_t)keep[i];
+        keep[i] = NULL;
+    }
+    tc_gc();
+    int reused = 0;
+    for (int k = 0; k < N; k++) {
+        struct node *x = tc_new(node_t);
+        CHECK_MSG(x->id == 0 && x->next == NULL && x->other == NULL,
+                  "new object %p holds %#llx %p %p", (void *)x, (unsigned long long)x->id,
+                  (void *)x->next, x->other);
+        for (size_t j = 0; j < ndropped && reused < 16; j++) reused += dropped[j] == (uintptr_t)x;
+    }
+    CHECK_MSG(reused > 0, "no freed slot was handed out again");
+    for (int i = 0; i < N; i++) {
+        if (keep[i] == NULL) continue;
+        CHECK_EQ(keep[i]->id, 0x5eed0000u + (uint64_t)i);
+        CHECK(keep[i]->next == keep[i]);
+    }
+    tc_root_unregister(r);
+    free(keep);
+    free(dropped);
 }
 
 /* ---- threads during collections ------------------------------------------ */

@@ -6,6 +6,9 @@
  */
 #include "tc_test.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "mheap.h"
 #include "pagealloc.h"
 #include "tricolor.h"
@@ -250,6 +253,41 @@ TC_TEST(gcbits_epochs_rotate_and_hand_out_zeroed_bits)
         gcbits_next_epoch();
     }
     CHECK(gcbits_bytes() <= before + ((uint64_t)256 << 10));
+}
+
+/* The VmFlags line of the mapping that holds addr, from /proc/self/smaps. */
+static bool vmflags_of(uintptr_t addr, char *flags, size_t len)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL) return false;
+    char line[512];
+    bool inside = false, found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = addr >= lo && addr < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(flags, len, "%s", line + 8);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* TC_DEBUG=hugepages=1 (the default) asks for transparent huge pages on the
+ * heap: the kernel records MADV_HUGEPAGE as the "hg" VmFlag whatever the
+ * system's THP mode, so this holds on any Linux with smaps. */
+TC_TEST(heap_memory_is_advised_for_huge_pages)
+{
+    init_once();
+    void *p = tc_alloc_noscan(64);
+    char flags[512];
+    if (!vmflags_of((uintptr_t)p, flags, sizeof flags)) {
+        printf("(no /proc/self/smaps VmFlags here: skipped) ");
+        return;
+    }
+    CHECK_MSG(strstr(flags, " hg") != NULL, "heap mapping of %p has VmFlags:%s", p, flags);
 }
 
 TC_TEST(mspan_check_catches_a_broken_span)
