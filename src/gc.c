@@ -645,6 +645,9 @@ static void run_cycle_concurrent(cycle *c)
         marked += take_marked_bytes();
     }
     c->assist_cpu = atomic_load(&assist_ns_total) - a0;
+    /* Nothing allocates any more: set the bits of this mark's black
+     * allocations now, so that the rescans and the last drain stop at them. */
+    mark_black_finish();
     markroot_prepare_rescan();
     /* What is left is small (barrier buffers, a few rescanned stacks): one
      * marker drains it. Waking helpers would put their scheduling latency

@@ -89,14 +89,22 @@ static inline bool try_set_mark(uint8_t *bits, uintptr_t i)
     return !(__atomic_fetch_or(word, m, __ATOMIC_RELAXED) & m);
 }
 
+/* Whether slot idx of s was allocated (black) during this mark, its mark
+ * bit not yet set: mark_is_marked's second half. */
+static inline bool allocated_black(const mspan *s, uintptr_t idx)
+{
+    /* Acquire: pairs with mark_black_record's release, so a current
+     * generation comes with its black_from. */
+    return __atomic_load_n(&s->black_gen, __ATOMIC_ACQUIRE) ==
+               __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED) &&
+           idx >= __atomic_load_n(&s->black_from, __ATOMIC_RELAXED) &&
+           idx < __atomic_load_n(&s->black_to, __ATOMIC_RELAXED) && !mspan_bit(s->alloc_bits, idx);
+}
+
 bool mark_is_marked(const mspan *s, uintptr_t i)
 {
     if ((__atomic_load_n(&s->gcmark_bits[i / 8], __ATOMIC_RELAXED) >> (i % 8)) & 1) return true;
-    /* Allocated black in this generation, its bit not set yet. */
-    return __atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) ==
-               __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED) &&
-           i >= __atomic_load_n(&s->black_from, __ATOMIC_RELAXED) &&
-           i < __atomic_load_n(&s->black_to, __ATOMIC_RELAXED) && !mspan_bit(s->alloc_bits, i);
+    return allocated_black(s, i);
 }
 
 /* ---- allocate-black ---------------------------------------------------------- */
@@ -109,7 +117,7 @@ static mspan *_Atomic black_spans;
 void mark_black_record(mspan *s, uint32_t idx, uint32_t gen)
 {
     __atomic_store_n(&s->black_from, idx, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->black_gen, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->black_gen, gen, __ATOMIC_RELEASE);
     mspan *head = atomic_load_explicit(&black_spans, memory_order_relaxed);
     do {
         s->black_next = head;
@@ -297,7 +305,10 @@ static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w, bo
     mspan *s;
     uintptr_t idx;
     uintptr_t obj = find_object(v, &s, &idx);
-    if (obj != 0) greyobject(obj, s, idx, slot, w);
+    /* Barrier-recorded pointers (shade) and stacks often name objects
+     * allocated during this mark: black already, though their bits are set
+     * only at termination. Skip them rather than scan what they reach. */
+    if (obj != 0 && !allocated_black(s, idx)) greyobject(obj, s, idx, slot, w);
     /* The boundary rule (stacks and registers, noscan objects): v == end of
      * the object before it. Not in the checkmark pass: whether it applies
      * depends on when a word is scanned, so it would report false misses. */

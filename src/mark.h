@@ -42,10 +42,10 @@ uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget);
  * allocator only moves forward until the next sweep, so every slot in it
  * that was free at the last sweep is new), and mark_black_finish sets their
  * bits with the world stopped, before anything reads them for sweeping.
- * Until then a marker that reaches a new object finds it white and scans it:
- * harmless (its words are zero or pointers stored since the snapshot) and
- * rare (only an old object written since the snapshot leads to one).
- * mark_is_marked counts the range. */
+ * Until then mark_is_marked, and the conservative and barrier shading
+ * (stacks, registers, recorded old values), count the range as black; only
+ * a precise field of an old object written since the snapshot can lead a
+ * marker to a new object it then scans: wasted work, never a wrong answer. */
 extern uint32_t mark_black_gen; /* the current generation; changed with the world stopped */
 /* The first black allocation in s in this generation: record and list it. */
 void mark_black_record(mspan *s, uint32_t idx, uint32_t gen);

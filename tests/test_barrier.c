@@ -183,6 +183,12 @@ TC_TEST(black_allocations_get_their_mark_bits_at_mark_termination)
         CHECK_MSG(mark_is_marked(s, idx), "object %d allocated black reads white", i);
         CHECK_MSG(!raw_mark_bit(objs[i]), "object %d has its bit before termination", i);
     }
+    /* A recorded pointer to one of them (a barrier's old value) is black
+     * already: shading it queues nothing and sets no bit. */
+    gcwork w = {0};
+    shade((uintptr_t)objs[3], &w);
+    CHECK(gcw_empty(&w));
+    CHECK(!raw_mark_bit(objs[3]));
     mark_black_finish();
     for (int i = 0; i < 41; i++) CHECK_MSG(raw_mark_bit(objs[i]), "object %d: bit not set", i);
     CHECK(!raw_mark_bit(before));
