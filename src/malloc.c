@@ -55,8 +55,6 @@
 _Static_assert(TC_NUM_SIZE_CLASSES == TC_STATS_SIZE_CLASSES,
                "tricolor.h's TC_STATS_SIZE_CLASSES must match the size-class table");
 _Static_assert(TC_TINY_SIZE == 16, "the tiny allocator packs 16-byte blocks");
-_Static_assert(TYPE_FAST_MAX == HEAPBITS_INSPAN_MAX,
-               "types.c's fast-path limit is the heap-bits one");
 _Static_assert(TC_SMALL_SIZE_MAX % 16 == 0, "the fast path rounds to 16 within size_to_class8");
 
 /* Larger requests cannot be satisfied by a 48-bit address space. */

@@ -41,7 +41,7 @@ static inline uintptr_t arena_base(uintptr_t idx)
 /* Objects up to this size with pointers keep their pointer bits in a bitmap
  * at the end of their span; larger small objects carry a type header (Go's
  * heapBitsInSpan / minSizeForMallocHeader: 64 words). */
-#define HEAPBITS_INSPAN_MAX (64 * TC_PTR_SIZE) /* 512 */
+#define HEAPBITS_INSPAN_MAX TYPE_FAST_MAX /* 64 words, 512 bytes (types.h) */
 /* The type header of a small object > 512 bytes with pointers. 16 bytes, not
  * Go's 8, so that the object after it stays 16-byte aligned. */
 #define MALLOC_HEADER_SIZE 16

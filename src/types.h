@@ -31,8 +31,8 @@ struct tc_type {
     uint64_t fast_bits;
 };
 
-/* The largest object that records its layout as in-span heap bits (mheap.h's
- * HEAPBITS_INSPAN_MAX: 64 words). */
+/* The largest object that records its layout as in-span heap bits: 64 words
+ * (mheap.h's HEAPBITS_INSPAN_MAX is defined as this). */
 #define TYPE_FAST_MAX (64 * TC_PTR_SIZE)
 
 /* Whether word i (i < ptrdata / TC_PTR_SIZE) of an object of type t is a pointer. */
