@@ -39,7 +39,7 @@ static void setup(void)
 static size_t recorded(void)
 {
     mutator_gc *m = thread_self()->gcw;
-    return m == NULL ? 0 : m->nwb;
+    return m == NULL || m->wb == NULL ? 0 : m->wb->n;
 }
 
 /* Run fn with the barrier on, as if marking ran (no collection does: the
@@ -47,7 +47,7 @@ static size_t recorded(void)
 static void with_barrier(void (*fn)(void *), void *arg)
 {
     mutator_gc *m = mutator_gc_of(thread_self());
-    m->nwb = 0;
+    wbuf_drop(m);
     tc_write_barrier = 1;
     fn(arg);
     tc_write_barrier = 0;
