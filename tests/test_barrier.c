@@ -116,6 +116,40 @@ TC_TEST(typedmemmove_handles_overlap_and_scalars)
     CHECK(arr[1].a == &arr[0]);
 }
 
+struct fill {
+    struct node *x, *y;
+    size_t recorded_after;
+    bool queued, drained;
+};
+
+static void fill_buffer(void *arg)
+{
+    struct fill *f = arg;
+    /* WBUF_ENTRIES records: the last fills the buffer, which is queued. */
+    for (int i = 0; i < WBUF_ENTRIES; i++) {
+        f->x->a = f->y;
+        TC_STORE(f->x->a, NULL);
+    }
+    f->recorded_after = recorded();
+    f->queued = wbq_nonempty();
+    wbq_drop_all(); /* no mark runs: nothing to shade them for */
+    f->drained = !wbq_nonempty();
+}
+
+TC_TEST(a_full_barrier_buffer_is_queued_for_the_markers_not_shaded_by_the_mutator)
+{
+    setup();
+    struct fill f = {.x = tc_new(node_t), .y = tc_new(node_t)};
+    CHECK(!wbq_nonempty());
+    with_barrier(fill_buffer, &f);
+    CHECK_EQ(f.recorded_after, 0); /* the thread holds a fresh, empty buffer */
+    CHECK(f.queued);
+    CHECK(f.drained);
+    /* Queued, not shaded: y's mark bit was not set by the mutator. */
+    mspan *s = mheap_span_of((uintptr_t)f.y);
+    CHECK(!mark_is_marked(s, ((uintptr_t)f.y - s->startaddr) / s->elemsize));
+}
+
 /* ---- allocate black ------------------------------------------------------------- */
 
 static void alloc_while_marking(void *arg)
