@@ -129,6 +129,13 @@ void wbq_drop_all(void)
     tc_unlock(&wbq_mu);
 }
 
+void wbq_after_fork_child(void)
+{
+    /* A marker of the parent may have held it while shading: the child has
+     * no such thread. The queued buffers are dropped at its first stop #1. */
+    pthread_mutex_init(&wbq_mu.m, NULL);
+}
+
 /* The calling thread's buffer is full: queue it, take an empty one. */
 static void wbuf_queue_full(mutator_gc *m)
 {

@@ -44,6 +44,8 @@ bool wbq_nonempty(void);
 bool wbq_shade_one(gcwork *w);
 /* Forget every queued buffer (stop #1). */
 void wbq_drop_all(void);
+/* In a forked child (gc.c's fork handler): the queue's lock is free. */
+void wbq_after_fork_child(void);
 /* tc_root_unregister while marking: shade the root's contents (into the
  * calling thread's state, then the global lists). Under roots_lock. */
 void barrier_shade_root(const struct tc_root *r);

@@ -1002,6 +1002,7 @@ static void after_fork_child(void)
      * allocate-black go off until the child's first cycle. */
     tc_write_barrier = 0;
     atomic_store(&gc_phase, GC_OFF);
+    wbq_after_fork_child();
     sweep_after_fork_child();
 }
 
