@@ -815,6 +815,11 @@ static void run_cycle_stw(cycle *c)
     finish_cycle(c, take_marked_bytes());
 }
 
+/* Scan work a mark-termination stop may do before it gives up and lets the
+ * world run again (about 0.1 ms): every extra stop costs the time to stop
+ * the threads, which on a loaded machine is the larger part. */
+#define FLUSH_STOP_DRAIN ((uint64_t)16 << 10)
+
 /* Collector II: concurrent mark between two short stops. */
 static void run_cycle_concurrent(cycle *c)
 {
@@ -859,16 +864,20 @@ static void run_cycle_concurrent(cycle *c)
     mutator_totals tot = {0};
 
     /* Mark termination. The threads' barrier buffers may still hold
-     * recorded pointers whose subgraphs nobody marked: stop, move the
-     * buffers to the global lists (cheap), and if that produced work, let
-     * the world run again and drain it concurrently (Go's ragged flush
-     * loop, done with short stops). The stop that finds nothing left is
-     * stop #2. */
+     * recorded pointers whose subgraphs nobody marked: stop, shade the
+     * buffers into the global lists, drain up to FLUSH_STOP_DRAIN of scan
+     * work, and if work is still left, let the world run again and drain it
+     * concurrently (Go's ragged flush loop, done with short stops). The
+     * stop that finds nothing left is stop #2. */
     for (int round = 0;; round++) {
         stop_the_world(c, "gc mark termination", &c->t_stop2);
         cpu0 = thread_cpu_ns();
         threads_for_each(flush_mutator, &tot);
         while (wbq_shade_one(&mk.gcw[0])) {}
+        /* Usually the flush finds a little work (the records' objects
+         * marked, their subgraphs already black): finish it here, within a
+         * budget, rather than restart the world and pay one more stop. */
+        mark_drain_n(&mk.gcw[0], FLUSH_STOP_DRAIN);
         gcw_dispose(&mk.gcw[0]);
         if (!work_full_nonempty() || round == 3) break;
         pthread_mutex_lock(&stats_mu);
