@@ -244,7 +244,14 @@ static double assist_work_per_byte(void)
         goal = ext > (double)ap.hard_goal ? ap.hard_goal : (uint64_t)ext;
         expected = worst;
     }
-    if (live + ((uint64_t)1 << 20) > goal) goal = live + ((uint64_t)1 << 20);
+    /* Already past it: aim 10% above the heap, as Go does, rather than at
+     * a runway of nothing (which would make every allocation pay the most
+     * an assist may do). */
+    if (live >= goal) {
+        goal = live + live / 10;
+        if (expected < live) expected = live;
+    }
+    if (goal - live < ((uint64_t)1 << 20)) goal = live + ((uint64_t)1 << 20);
     uint64_t remaining = expected > done ? expected - done : 0;
     if (remaining < ((uint64_t)64 << 10)) remaining = (uint64_t)64 << 10;
     return (double)remaining / (double)(goal - live);
