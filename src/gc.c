@@ -150,7 +150,8 @@ static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
  *     recomputed at every assist from the cycle's published counters. The
  *     expectation is the last cycle's total scan work; once the work done
  *     passes it (the live heap grew), the expectation becomes the whole
- *     heap and the goal is extrapolated toward the hard goal (Go's
+ *     heap as it was at stop #1 (later objects are black) and the goal is
+ *     extrapolated toward the hard goal (Go's
  *     (1 + GOGC/100) x goal; the memory limit caps it at goal x 1.1).
  *   - Credit. Background workers publish their scan work in slices of
  *     BG_SLICE into bg_credit. A thread in debt first steals from it (its
@@ -236,8 +237,10 @@ static double assist_work_per_byte(void)
     uint64_t expected = ap.expected, goal = ap.goal;
     if (done > expected) {
         /* More work than the last cycle's: pace for the worst case, the
-         * whole heap, extrapolating the goal along the same slope. */
-        uint64_t worst = live > expected ? live : expected;
+         * whole heap as it was when marking began (what is allocated since
+         * is black and never scanned: Go's heapScan, fixed at the start),
+         * extrapolating the goal along the same slope. */
+        uint64_t worst = ap.triggered > expected ? ap.triggered : expected;
         double ext =
             (double)ap.triggered + (double)(goal > ap.triggered ? goal - ap.triggered : 0) /
                                        (double)expected * (double)worst;
@@ -249,7 +252,7 @@ static double assist_work_per_byte(void)
      * an assist may do). */
     if (live >= goal) {
         goal = live + live / 10;
-        if (expected < live) expected = live;
+        if (expected < ap.triggered) expected = ap.triggered;
     }
     if (goal - live < ((uint64_t)1 << 20)) goal = live + ((uint64_t)1 << 20);
     uint64_t remaining = expected > done ? expected - done : 0;
