@@ -19,14 +19,26 @@
  * every thread the signal stopped (the old value is live there).
  *
  * Per-thread buffer (Go's wbBuf): recorded pointers go into the thread's
- * buffer, flushed when full (shaded into the thread's gcwork, then handed
- * to the global lists) and by the collector at mark termination. The slow
- * path runs inside a runtime critical section, so a stop never finds a
- * buffer or a gcwork half-updated.
+ * buffer. A full buffer is queued, unshaded, for the mark workers (wbq) and
+ * the thread takes an empty one: shading 256 pointers costs tens of
+ * microseconds of cache misses, which would land on one unlucky store in
+ * 256 (Go shades on the mutator; under a snapshot barrier the shading may
+ * wait, as long as it is done before mark termination). The collector
+ * shades what is left in the threads' buffers and in the queue at every
+ * mark-termination stop, so marking never ends with a record unshaded. The
+ * slow path runs inside a runtime critical section, so a stop never finds a
+ * buffer or a gcwork half-updated. Records made after one cycle's stop #2
+ * (a thread stopped between its store and its record) and before the next
+ * cycle's stop #1 are dropped at that stop #1: the snapshot comes after
+ * them, so they protect nothing, and the objects they name may since have
+ * been freed.
  *
  * Concurrency: tc_write_barrier is written only with the world stopped. The
- * buffer and gcwork of a thread are touched by that thread (in critical
- * sections) or by the collector while the thread is stopped.
+ * current buffer and gcwork of a thread are touched by that thread (in
+ * critical sections) or by the collector while the thread is stopped.
+ * wbq_mu (a leaf: nothing is taken under it) guards the queue of full
+ * buffers and the free list; buffers are allocated from mutator_pool under
+ * mutator_mu, never while wbq_mu is held.
  */
 #include "barrier.h"
 
@@ -41,18 +53,113 @@
 
 volatile int tc_write_barrier;
 
-static tc_mutex mutator_mu = TC_MUTEX_INIT; /* the pool below; a leaf */
-static tc_fixalloc mutator_pool;
+static tc_mutex mutator_mu = TC_MUTEX_INIT; /* the pools below (may take persistent's lock) */
+static tc_fixalloc mutator_pool, wbblock_pool;
 static bool mutator_pool_ready;
+
+static tc_mutex wbq_mu = TC_MUTEX_INIT; /* leaf */
+static wbblock *wbq_full;               /* queued for the markers; under wbq_mu */
+static wbblock *wbq_free;               /* empty buffers; under wbq_mu */
+static _Atomic size_t wbq_nfull;        /* length of wbq_full (lock-free hint) */
+
+static void pools_init_locked(void)
+{
+    if (!mutator_pool_ready) {
+        tc_fixalloc_init(&mutator_pool, sizeof(mutator_gc), NULL, NULL, &stat_gcmeta);
+        tc_fixalloc_init(&wbblock_pool, sizeof(wbblock), NULL, NULL, &stat_gcmeta);
+        mutator_pool_ready = true;
+    }
+}
+
+/* An empty buffer: from the free list, else newly allocated. */
+static wbblock *wbblock_get(void)
+{
+    tc_lock(&wbq_mu);
+    wbblock *b = wbq_free;
+    if (b != NULL) wbq_free = b->next;
+    tc_unlock(&wbq_mu);
+    if (b == NULL) {
+        tc_lock(&mutator_mu);
+        pools_init_locked();
+        b = tc_fixalloc_alloc(&wbblock_pool);
+        tc_unlock(&mutator_mu);
+        if (b == NULL) tc_throw("barrier: out of memory for a write-barrier buffer");
+    }
+    b->next = NULL;
+    b->n = 0;
+    return b;
+}
+
+static void wbblock_put_free_locked(wbblock *b)
+{
+    b->n = 0;
+    b->next = wbq_free;
+    wbq_free = b;
+}
+
+bool wbq_nonempty(void) { return atomic_load_explicit(&wbq_nfull, memory_order_acquire) != 0; }
+
+bool wbq_shade_one(gcwork *w)
+{
+    if (!wbq_nonempty()) return false;
+    tc_lock(&wbq_mu);
+    wbblock *b = wbq_full;
+    if (b != NULL) {
+        wbq_full = b->next;
+        atomic_fetch_sub_explicit(&wbq_nfull, 1, memory_order_relaxed);
+    }
+    tc_unlock(&wbq_mu);
+    if (b == NULL) return false;
+    for (size_t i = 0; i < b->n; i++) shade(b->p[i], w);
+    tc_lock(&wbq_mu);
+    wbblock_put_free_locked(b);
+    tc_unlock(&wbq_mu);
+    return true;
+}
+
+void wbq_drop_all(void)
+{
+    tc_lock(&wbq_mu);
+    while (wbq_full != NULL) {
+        wbblock *b = wbq_full;
+        wbq_full = b->next;
+        wbblock_put_free_locked(b);
+    }
+    atomic_store_explicit(&wbq_nfull, 0, memory_order_relaxed);
+    tc_unlock(&wbq_mu);
+}
+
+void wbq_after_fork_child(void)
+{
+    /* A marker of the parent may have held it while shading: the child has
+     * no such thread. The queued buffers are dropped at its first stop #1. */
+    pthread_mutex_init(&wbq_mu.m, NULL);
+}
+
+/* The calling thread's buffer is full: queue it, take an empty one. */
+static void wbuf_queue_full(mutator_gc *m)
+{
+    wbblock *full = m->wb;
+    tc_lock(&wbq_mu);
+    full->next = wbq_full;
+    wbq_full = full;
+    atomic_fetch_add_explicit(&wbq_nfull, 1, memory_order_release);
+    wbblock *b = wbq_free;
+    if (b != NULL) wbq_free = b->next;
+    tc_unlock(&wbq_mu);
+    if (b != NULL) {
+        b->next = NULL;
+        b->n = 0;
+    }
+    m->wb = b; /* NULL: the next record allocates one */
+    gc_markers_wake();
+}
 
 mutator_gc *mutator_gc_of(tc_thread *t)
 {
     if (t->gcw == NULL) {
         tc_lock(&mutator_mu);
-        if (!mutator_pool_ready) {
-            tc_fixalloc_init(&mutator_pool, sizeof(mutator_gc), NULL, NULL, &stat_gcmeta);
-            mutator_pool_ready = true;
-        }
+        pools_init_locked();
         mutator_gc *m = tc_fixalloc_alloc(&mutator_pool);
         tc_unlock(&mutator_mu);
         if (m == NULL) tc_throw("barrier: out of memory for a thread's collector state");
@@ -66,9 +173,17 @@ mutator_gc *mutator_gc_of(tc_thread *t)
  * with the world stopped. */
 void wbuf_flush(mutator_gc *m)
 {
-    for (size_t i = 0; i < m->nwb; i++) shade(m->wb[i], &m->w);
-    m->nwb = 0;
+    wbblock *b = m->wb;
+    if (b != NULL) {
+        for (size_t i = 0; i < b->n; i++) shade(b->p[i], &m->w);
+        b->n = 0;
+    }
     gcw_dispose(&m->w);
+}
+
+void wbuf_drop(mutator_gc *m)
+{
+    if (m->wb != NULL) m->wb->n = 0;
 }
 
 void tc_write_barrier_shade(void *old)
@@ -81,9 +196,11 @@ void tc_write_barrier_shade(void *old)
                  (void *)pthread_self());
     mutator_gc *m = mutator_gc_of(t);
     /* The barrier may have been turned off since the caller tested it; the
-     * record is then harmless (the buffer is dropped at the next cycle). */
-    m->wb[m->nwb++] = (uintptr_t)old;
-    if (m->nwb == WBUF_ENTRIES) wbuf_flush(m);
+     * record is then harmless (the buffer is dropped at the next stop #1). */
+    wbblock *b = m->wb;
+    if (tc_unlikely(b == NULL)) b = m->wb = wbblock_get();
+    b->p[b->n++] = (uintptr_t)old;
+    if (b->n == WBUF_ENTRIES) wbuf_queue_full(m);
     critical_leave();
 }
 
@@ -106,8 +223,14 @@ void mutator_gc_exit(tc_thread *t)
     if (atomic_load(&gc_phase) != GC_OFF)
         wbuf_flush(m);
     else
-        m->nwb = 0;
+        wbuf_drop(m);
     gcw_dispose(&m->w);
+    if (m->wb != NULL) {
+        tc_lock(&wbq_mu);
+        wbblock_put_free_locked(m->wb);
+        tc_unlock(&wbq_mu);
+        m->wb = NULL;
+    }
     /* What this thread marked counts toward the cycle's total even though
      * the thread is gone by mark termination (its assist time is already in
      * gc.c's assist_ns_total). */

@@ -13,11 +13,15 @@
  *      snapshot: those are written without barriers). Start the world.
  *   2. Concurrent mark: background mark workers, aiming at 25% of the CPUs
  *      (dedicated workers, or one fractional worker that sleeps off its
- *      excess), scan the barriered roots and drain the grey set; allocating
- *      threads pay for their allocation with mark assists; write barriers
- *      record overwritten pointers into per-thread buffers.
+ *      excess), scan the barriered roots, shade the barrier buffers the
+ *      mutators queued, and drain the grey set, banking their scan work as
+ *      credit; allocating threads pay for their allocation with that credit
+ *      or, when it runs out, with short mark assists (below); write barriers
+ *      record overwritten pointers into per-thread buffers. A worker out of
+ *      work blocks on a condition variable (woken when work is queued).
  *   3. Stop #2, mark termination, when the workers find no work: stop the
- *      world; flush every thread's barrier buffer and grey work; rescan the
+ *      world; shade every thread's barrier buffer and the queued ones, and
+ *      hand every grey object to the global lists; rescan the
  *      stacks and registers of threads the stop signal caught (a TC_STORE
  *      may sit between its store and its barrier there); drain what is left
  *      with every marker; with gccheckmark, verify the mark against a full
@@ -37,21 +41,26 @@
  * end. Cycles never overlap: the coordinator runs one at a time.
  *
  * Mark termination detection (Go's getfull): a marker out of work counts
- * itself waiting and polls; it leaves the wait whenever the global full
- * list has work. Marking ends when a marker reads an empty full list, no
+ * itself waiting and polls (concurrently: blocks, with a 1 ms backstop); it
+ * leaves the wait whenever the global full list or the barrier queue has
+ * work. Marking ends when a marker reads an empty full list, no
  * unclaimed root job, and then nwait == nproc. Mutators' assists and
  * barrier flushes hand their work to the global list before they return,
  * so whatever they produce after the workers finish is found by stop #2.
  *
  * Locks (runtime.h's order): co.mu (the coordinator's mailbox) and mk.mu
- * (the mark workers' start/done handshake) are plain pthread mutexes taken
- * by no mutator inside a critical section; a mutator takes co.mu, and waits
- * on its condition, only inside a blocking region. Statistics are written by the
+ * (the mark workers' start/done handshake and their sleep) are plain
+ * pthread mutexes. A mutator takes co.mu, and waits on its condition, only
+ * inside a blocking region. mk.mu is a leaf held for a few instructions
+ * (never across a stop or a wait other than its own condition's); a
+ * mutator takes it, inside a critical section, only to wake sleeping
+ * workers (gc_markers_wake), which holds no other lock. Statistics are written by the
  * coordinator and read under co.mu.
  */
 #include "gc.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,7 +106,11 @@ static void after_fork_child(void);
 void gc_init(void)
 {
     start_ns = mono_ns();
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The CPUs this process may run on (as Go's GOMAXPROCS default): under
+     * taskset or a cpuset, the online count would overstate them. */
+    cpu_set_t set;
+    long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
     ncpu = c > 0 ? (int)c : 1;
     pthread_atfork(NULL, NULL, after_fork_child);
 }
@@ -124,6 +137,129 @@ static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
     pthread_attr_destroy(&attr);
 }
 
+/* ---- mark assists and background credit ---------------------------------------- */
+
+/*
+ * Go's assist scheme (gcAssistAlloc, gcFlushBgCredit, the 1.18 pacer's
+ * revise), translated:
+ *
+ *   - Debt. An allocating thread owes scan work for every byte it takes on
+ *     while marking runs: bytes x work_per_byte, where
+ *         work_per_byte = (expected scan work - scan work done)
+ *                         / (heap goal - heap_live),
+ *     recomputed at every assist from the cycle's published counters. The
+ *     expectation is the last cycle's total scan work; once the work done
+ *     passes it (the live heap grew), the expectation becomes the whole
+ *     heap as it was at stop #1 (later objects are black) and the goal is
+ *     extrapolated toward the hard goal (Go's
+ *     (1 + GOGC/100) x goal; the memory limit caps it at goal x 1.1).
+ *   - Credit. Background workers publish their scan work in slices of
+ *     BG_SLICE into bg_credit. A thread in debt first steals from it (its
+ *     debt plus up to ASSIST_OVERSTEAL banked ahead, so that the next few
+ *     refills need no atomic); only what credit cannot cover is paid with
+ *     its own scan work. When the workers keep up, assists scan nothing.
+ *   - Batching and bounds. A thread scans only once its debt passes
+ *     ASSIST_THRESHOLD (smaller debts wait: the workers' credit usually
+ *     arrives first; Go's gcOverAssistWork plays the same role), and one
+ *     assist scans at most ASSIST_MAX_CHUNK (about 30 us of scanning), the
+ *     rest staying as debt for its next allocation slow path. The bound is
+ *     what keeps an allocation's latency short (the allocation that pays
+ *     is the one a latency percentile sees); its cost is that the heap can
+ *     run past the goal when the workers fall far behind. Once heap_live is
+ *     past the goal the bound rises to ASSIST_OVER_CHUNK: memory first.
+ *     (The pacer's overshoot statistic reports how far a cycle ran over.)
+ *   - No work. An assist that finds no grey object while in debt means the
+ *     remaining work sits in the workers' local buffers: the thread yields
+ *     the CPU once (the worker on the same CPU gets on with it) and keeps
+ *     its debt, which the workers' credit pays later; it never spins.
+ */
+
+#define BG_SLICE          ((uint64_t)32 << 10)
+#define ASSIST_THRESHOLD  ((int64_t)64 << 10)
+#define ASSIST_MAX_CHUNK  ((int64_t)4 << 10)
+#define ASSIST_OVER_CHUNK ((int64_t)64 << 10)
+#define ASSIST_OVERSTEAL  ((int64_t)64 << 10)
+
+static struct {
+    uint64_t cycle;               /* ncycles when the parameters were set (stop #1) */
+    uint64_t expected;            /* scan work the cycle is expected to need */
+    uint64_t goal;                /* heap goal the cycle paces to (PACER_GOAL_NONE: no assists) */
+    uint64_t hard_goal;           /* the most the goal may be extrapolated to */
+    uint64_t triggered;           /* heap_live when the cycle began */
+    _Atomic int64_t bg_credit;    /* workers' scan work not yet claimed by assists */
+    _Atomic uint64_t scan_done;   /* scan work published this cycle (workers, assists) */
+    _Atomic uint64_t assist_work; /* scan work done by assists this cycle */
+    _Atomic uint64_t stolen;      /* debt paid from the workers' credit this cycle */
+    _Atomic uint64_t nassists;    /* assists that scanned this cycle */
+} ap;
+
+static uint64_t last_scan_work; /* total scan work of the last concurrent mark */
+static _Atomic uint64_t assist_ns_total;
+
+/* Set the cycle's assist parameters (stop #1). */
+static void assist_begin(uint64_t heap0, uint64_t goal)
+{
+    ap.cycle = atomic_load_explicit(&ncycles, memory_order_relaxed);
+    ap.expected = last_scan_work != 0 ? last_scan_work : heap0;
+    if (ap.expected < ((uint64_t)1 << 20)) ap.expected = (uint64_t)1 << 20;
+    ap.goal = goal;
+    ap.triggered = heap0;
+    uint64_t hard = goal;
+    if (goal != PACER_GOAL_NONE) {
+        int pct = pacer_gc_percent();
+        if (pacer_memory_limit() != INT64_MAX || pct < 0)
+            hard = goal + goal / 10;
+        else
+            hard = goal + (uint64_t)((double)goal * pct / 100.0);
+    }
+    ap.hard_goal = hard;
+    atomic_store(&ap.bg_credit, 0);
+    atomic_store(&ap.scan_done, 0);
+    atomic_store(&ap.assist_work, 0);
+    atomic_store(&ap.stolen, 0);
+    atomic_store(&ap.nassists, 0);
+}
+
+/* A background worker's slice of scan work: bank it for the assists. */
+static void assist_flush_bg_credit(uint64_t work)
+{
+    if (work == 0) return;
+    atomic_fetch_add_explicit(&ap.scan_done, work, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ap.bg_credit, (int64_t)work, memory_order_release);
+}
+
+/* Scan work owed per byte allocated, now (Go's revise). */
+static double assist_work_per_byte(void)
+{
+    if (ap.goal == PACER_GOAL_NONE) return 0.0;
+    uint64_t done = atomic_load_explicit(&ap.scan_done, memory_order_relaxed);
+    uint64_t live = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
+    uint64_t expected = ap.expected, goal = ap.goal;
+    if (done > expected) {
+        /* More work than the last cycle's: pace for the worst case, the
+         * whole heap as it was when marking began (what is allocated since
+         * is black and never scanned: Go's heapScan, fixed at the start),
+         * extrapolating the goal along the same slope. */
+        uint64_t worst = ap.triggered > expected ? ap.triggered : expected;
+        double ext =
+            (double)ap.triggered + (double)(goal > ap.triggered ? goal - ap.triggered : 0) /
+                                       (double)expected * (double)worst;
+        goal = ext > (double)ap.hard_goal ? ap.hard_goal : (uint64_t)ext;
+        expected = worst;
+    }
+    /* Already past it: aim 10% above the heap, as Go does, rather than at
+     * a runway of nothing (which would make every allocation pay the most
+     * an assist may do). */
+    if (live >= goal) {
+        goal = live + live / 10;
+        if (expected < ap.triggered) expected = ap.triggered;
+    }
+    if (goal - live < ((uint64_t)1 << 20)) goal = live + ((uint64_t)1 << 20);
+    uint64_t remaining = expected > done ? expected - done : 0;
+    if (remaining < ((uint64_t)64 << 10)) remaining = (uint64_t)64 << 10;
+    return (double)remaining / (double)(goal - live);
+}
+
 /* ---- mark workers -------------------------------------------------------------- */
 
 #define MAX_MARKERS 64
@@ -139,11 +275,15 @@ static struct {
     double util;     /* concurrent: each worker's CPU share */
     uint64_t t0;     /* concurrent: when the phase began */
     _Atomic int nwait;
+    int nsleeping;              /* concurrent markers blocked on work_cv; under mu */
+    _Atomic int nsleeping_hint; /* markers about to block or blocked (lock-free check) */
+    pthread_cond_t work_cv;     /* concurrent markers wait here for work */
     gcwork gcw[MAX_MARKERS];
     _Atomic uint64_t cpu_ns; /* markers' CPU time in this mark */
 } mk = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .start_cv = PTHREAD_COND_INITIALIZER,
-        .done_cv = PTHREAD_COND_INITIALIZER};
+        .done_cv = PTHREAD_COND_INITIALIZER,
+        .work_cv = PTHREAD_COND_INITIALIZER};
 
 static void cpu_relax(void) { __builtin_ia32_pause(); }
 
@@ -164,22 +304,70 @@ static void pace(uint64_t cpu0)
     }
 }
 
+/* Concurrent markers out of work block here until work appears, the mark
+ * ends, or a millisecond passes (a backstop: whoever publishes work
+ * without calling markers_wake is found by the next poll). */
+static void markers_sleep(void)
+{
+    pthread_mutex_lock(&mk.mu);
+    /* Checked under mu: a waker that published work and then took mu
+     * before us is seen here; one that takes it after us finds nsleeping. */
+    if (work_full_nonempty() || wbq_nonempty() || atomic_load(&mk.nwait) == mk.nproc) {
+        pthread_mutex_unlock(&mk.mu);
+        return;
+    }
+    mk.nsleeping++;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 1000000;
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(&mk.work_cv, &mk.mu, &ts);
+    mk.nsleeping--;
+    pthread_mutex_unlock(&mk.mu);
+}
+
+void gc_markers_wake(void)
+{
+    /* The caller published its work with an atomic read-modify-write (a
+     * full barrier on x86-64), and the sleeper announces itself with one
+     * before its last look for work: either it sees the work or we see
+     * it. A wake-up lost anyway (other memory models) costs at most the
+     * sleeper's millisecond backstop, never correctness: termination is
+     * decided by nwait, not by wake-ups. */
+    if (atomic_load_explicit(&mk.nsleeping_hint, memory_order_seq_cst) == 0) return;
+    pthread_mutex_lock(&mk.mu);
+    if (mk.nsleeping != 0) pthread_cond_broadcast(&mk.work_cv);
+    pthread_mutex_unlock(&mk.mu);
+}
+
 static void mark_worker_run(gcwork *w)
 {
     uint64_t cpu0 = thread_cpu_ns();
     for (;;) {
         while (markroot_claim_and_run(w)) {}
         if (mk.concurrent) {
-            /* In slices, so the pace is kept. */
-            while (mark_drain_n(w, 256 << 10) != 0) pace(cpu0);
+            /* In slices, so the pace is kept and the assists get credit as
+             * the work is done. A worker that leaves work on the global
+             * list wakes the sleeping ones. */
+            for (;;) {
+                /* The mutators' full barrier buffers first: shading them
+                 * is the markers' part of the barrier. */
+                while (wbq_shade_one(w)) {}
+                uint64_t done = mark_drain_n(w, BG_SLICE);
+                if (done == 0 && !wbq_nonempty()) break;
+                assist_flush_bg_credit(done);
+                if (work_full_nonempty()) gc_markers_wake();
+                pace(cpu0);
+            }
         } else {
+            while (wbq_shade_one(w)) {}
             mark_drain(w);
         }
         gcw_dispose(w);
         atomic_fetch_add_explicit(&mk.nwait, 1, memory_order_acq_rel);
         bool done = false;
         for (unsigned spins = 0;; spins++) {
-            if (work_full_nonempty()) {
+            if (work_full_nonempty() || wbq_nonempty()) {
                 atomic_fetch_sub_explicit(&mk.nwait, 1, memory_order_acq_rel);
                 break;
             }
@@ -188,14 +376,20 @@ static void mark_worker_run(gcwork *w)
                 done = true;
                 break;
             }
-            if (spins < 64)
+            if (spins < 64) {
                 cpu_relax();
-            else if (!mk.concurrent || spins < 256)
-                sched_yield();
-            else
-                sleep_ns(50000);
+            } else if (!mk.concurrent) {
+                sched_yield(); /* world stopped: the CPUs are the markers' */
+            } else {
+                atomic_fetch_add_explicit(&mk.nsleeping_hint, 1, memory_order_seq_cst);
+                markers_sleep();
+                atomic_fetch_sub_explicit(&mk.nsleeping_hint, 1, memory_order_relaxed);
+            }
         }
-        if (done) break;
+        if (done) {
+            if (mk.concurrent) gc_markers_wake(); /* the others see done */
+            break;
+        }
     }
     atomic_fetch_add_explicit(&mk.cpu_ns, thread_cpu_ns() - cpu0, memory_order_relaxed);
 }
@@ -260,11 +454,14 @@ static int mark_run(int nproc, bool concurrent, double util)
     return nproc;
 }
 
+static uint64_t cycle_scan_work; /* markers' scan work this cycle (take_marked_bytes) */
+
 static uint64_t take_marked_bytes(void)
 {
     uint64_t b = 0;
     for (int i = 0; i < MAX_MARKERS; i++) {
         b += mk.gcw[i].bytes_marked;
+        cycle_scan_work += mk.gcw[i].scan_work;
         mk.gcw[i].bytes_marked = 0;
         mk.gcw[i].scan_work = 0;
     }
@@ -277,6 +474,12 @@ typedef struct mutator_totals {
     uint64_t marked; /* bytes their assists and flushes marked, and allocated black */
     uint64_t assist_ns;
 } mutator_totals;
+
+static void drop_barrier_buffer(tc_thread *t, void *arg)
+{
+    (void)arg;
+    if (t->gcw != NULL) wbuf_drop(t->gcw);
+}
 
 static void flush_mutator(tc_thread *t, void *arg)
 {
@@ -314,41 +517,62 @@ static void release_all_mcaches(void)
     for (mcache *c = mheap_.all_mcaches; c != NULL; c = c->next_all) mcache_release_all(c);
 }
 
-/* ---- mark assists --------------------------------------------------------------- */
-
-/* Scan bytes owed per byte allocated while marking runs: the work the last
- * cycle needed over the heap runway left. Set in stop #1. */
-static double assist_ratio;
-static _Atomic uint64_t assist_ns_total;
-#define ASSIST_MIN_WORK ((int64_t)64 << 10)
+/* ---- mark assists ---------------------------------------------------------------- */
 
 void gc_assist(uint64_t bytes)
 {
     tc_thread *t = thread_self();
     if (t == NULL || bytes == 0) return;
     mutator_gc *m = mutator_gc_of(t);
-    uint64_t cyc = atomic_load_explicit(&ncycles, memory_order_relaxed);
-    if (m->assist_cycle != cyc) {
-        m->assist_cycle = cyc;
+    if (m->assist_cycle != ap.cycle) {
+        m->assist_cycle = ap.cycle;
         m->assist_credit = 0;
     }
-    m->assist_credit -= (int64_t)((double)bytes * assist_ratio);
+    m->assist_credit -= (int64_t)((double)bytes * assist_work_per_byte());
     if (m->assist_credit >= 0) return;
+
+    /* Steal the workers' credit first. */
+    int64_t want = -m->assist_credit + ASSIST_OVERSTEAL;
+    int64_t bg = atomic_load_explicit(&ap.bg_credit, memory_order_relaxed);
+    while (bg > 0) {
+        int64_t take = bg < want ? bg : want;
+        if (atomic_compare_exchange_weak_explicit(&ap.bg_credit, &bg, bg - take,
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            m->assist_credit += take;
+            atomic_fetch_add_explicit(&ap.stolen, (uint64_t)take, memory_order_relaxed);
+            break;
+        }
+    }
+    if (m->assist_credit >= -ASSIST_THRESHOLD) return;
+
     uint64_t cpu0 = thread_cpu_ns();
-    int64_t want = -m->assist_credit < ASSIST_MIN_WORK ? ASSIST_MIN_WORK : -m->assist_credit;
+    /* Past the goal, memory comes first: bigger chunks. */
+    int64_t cap = atomic_load_explicit(&gc_heap_live, memory_order_relaxed) > ap.goal
+                      ? ASSIST_OVER_CHUNK
+                      : ASSIST_MAX_CHUNK;
+    int64_t chunk = -m->assist_credit < cap ? -m->assist_credit : cap;
+    uint64_t done = 0;
     /* Inside a critical section: a stop must not find grey objects half-way
-     * into this thread's buffers. The work is bounded (want bytes). */
+     * into this thread's buffers. The work is bounded (chunk bytes). */
     critical_enter();
     if (tc_write_barrier) {
-        uint64_t done = mark_drain_n(&m->w, (uint64_t)want);
+        done = mark_drain_n(&m->w, (uint64_t)chunk);
         gcw_dispose(&m->w);
-        /* No work found: the background workers are ahead; forgive the debt. */
-        m->assist_credit = done == 0 ? 0 : m->assist_credit + (int64_t)done;
     }
     critical_leave();
+    gc_markers_wake();
+    m->assist_credit += (int64_t)done;
+    if (done != 0) {
+        atomic_fetch_add_explicit(&ap.scan_done, done, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ap.assist_work, done, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ap.nassists, 1, memory_order_relaxed);
+    }
     uint64_t spent = thread_cpu_ns() - cpu0;
     m->assist_ns += spent;
     atomic_fetch_add_explicit(&assist_ns_total, spent, memory_order_relaxed);
+    /* No grey object anywhere: the rest of the work is in the workers'
+     * hands. Let them run rather than spin; the debt stays. */
+    if (done == 0) sched_yield();
 }
 
 /* ---- statistics ---------------------------------------------------------------- */
@@ -453,6 +677,18 @@ static void print_gctrace(uint64_t n, const cycle *c)
             c->why == GC_TRIGGER_FORCED ? " (forced)" : "");
 }
 
+/* gctrace=2: how the cycle's allocation debt was paid. */
+static void print_assist_trace(uint64_t n)
+{
+    const double KB = 1024.0, MB = 1048576.0;
+    fprintf(stderr,
+            "gc %" PRIu64 " assists: %" PRIu64 " scanned %.0f KB, %.0f KB paid from worker credit "
+            "(%.0f KB unclaimed); scan work %.1f MB of %.1f MB expected\n",
+            n, atomic_load(&ap.nassists), (double)atomic_load(&ap.assist_work) / KB,
+            (double)atomic_load(&ap.stolen) / KB, (double)atomic_load(&ap.bg_credit) / KB,
+            (double)last_scan_work / MB, (double)ap.expected / MB);
+}
+
 /* The trigger for the next cycle: start early enough that marking, at the
  * allocation rate seen during this one, ends at the goal (runway), kept
  * between 70% and 95% of the way from the marked heap to the goal (Go's
@@ -475,6 +711,14 @@ static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
     sweep_close_gate();
     uint64_t s = threads_last_stop_ns();
     if (s > c->stop_ns) c->stop_ns = s;
+}
+
+/* The end of a mark, world stopped: no grey object may be left. O(1): the
+ * full validity walk of the work lists (work_check) visits every buffer the
+ * mark ever used and runs after the world restarts (finish_cycle). */
+static void check_no_grey_left(void)
+{
+    if (work_full_nonempty()) tc_throw("gc: grey objects left on the full list after marking");
 }
 
 /* Mark termination and what follows, world stopped (both collectors). */
@@ -552,8 +796,12 @@ static void finish_cycle(cycle *c, uint64_t marked)
 
     /* No stdio before this: a parked thread may hold its lock. */
     threads_start_world();
+    /* With the barrier off nobody adds work until the next cycle's stop #1
+     * (run by this thread): the lists are quiescent for the full check. */
+    work_check(true);
     sweep_start_background();
     if (tc_debug.gctrace) print_gctrace(n, c);
+    if (tc_debug.gctrace >= 2 && c->concurrent) print_assist_trace(n);
 }
 
 /* Collector I: everything inside one stop. */
@@ -574,26 +822,30 @@ static void run_cycle_stw(cycle *c)
     c->nproc = mark_run(markers_wanted(), false, 1.0);
     markroot_done();
     c->bg_cpu = atomic_load(&mk.cpu_ns);
-    work_check(true);
+    check_no_grey_left();
     finish_cycle(c, take_marked_bytes());
 }
+
+/* Scan work a mark-termination stop may do before it gives up and lets the
+ * world run again (about 0.1 ms): every extra stop costs the time to stop
+ * the threads, which on a loaded machine is the larger part. */
+#define FLUSH_STOP_DRAIN ((uint64_t)16 << 10)
 
 /* Collector II: concurrent mark between two short stops. */
 static void run_cycle_concurrent(cycle *c)
 {
     /* Stop #1: the snapshot. */
     uint64_t cpu0 = thread_cpu_ns();
+    cycle_scan_work = 0;
     stop_the_world(c, "gc sweep termination", &c->t_stop1);
     threads_for_each(count_thread, &c->nthreads);
     if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
     drop_tiny_blocks();
+    threads_for_each(drop_barrier_buffer, NULL);
+    wbq_drop_all();
     gcbits_next_epoch();
     c->heap0 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
-    uint64_t goal = pacer_goal();
-    uint64_t runway = goal > c->heap0 ? goal - c->heap0 : 0;
-    if (runway < ((uint64_t)1 << 20)) runway = (uint64_t)1 << 20;
-    uint64_t expect = stats_gc.heap_marked + ((uint64_t)1 << 20);
-    assist_ratio = (double)expect / (double)runway;
+    assist_begin(c->heap0, pacer_goal());
     atomic_store(&gc_phase, GC_MARK);
     mark_black_begin();
     tc_write_barrier = 1;
@@ -624,15 +876,21 @@ static void run_cycle_concurrent(cycle *c)
     mutator_totals tot = {0};
 
     /* Mark termination. The threads' barrier buffers may still hold
-     * recorded pointers whose subgraphs nobody marked: stop, move the
-     * buffers to the global lists (cheap), and if that produced work, let
-     * the world run again and drain it concurrently (Go's ragged flush
-     * loop, done with short stops). The stop that finds nothing left is
-     * stop #2. */
+     * recorded pointers whose subgraphs nobody marked: stop, shade the
+     * buffers into the global lists, drain up to FLUSH_STOP_DRAIN of scan
+     * work, and if work is still left, let the world run again and drain it
+     * concurrently (Go's ragged flush loop, done with short stops). The
+     * stop that finds nothing left is stop #2. */
     for (int round = 0;; round++) {
         stop_the_world(c, "gc mark termination", &c->t_stop2);
         cpu0 = thread_cpu_ns();
         threads_for_each(flush_mutator, &tot);
+        while (wbq_shade_one(&mk.gcw[0])) {}
+        /* Usually the flush finds a little work (the records' objects
+         * marked, their subgraphs already black): finish it here, within a
+         * budget, rather than restart the world and pay one more stop. */
+        mark_drain_n(&mk.gcw[0], FLUSH_STOP_DRAIN);
+        gcw_dispose(&mk.gcw[0]);
         if (!work_full_nonempty() || round == 3) break;
         pthread_mutex_lock(&stats_mu);
         record_stop(mono_ns() - c->t_stop2);
@@ -654,9 +912,10 @@ static void run_cycle_concurrent(cycle *c)
      * into the pause (termination waits for every marker to check in). */
     c->nproc = mark_run(1, false, 1.0);
     markroot_done();
-    work_check(true);
+    check_no_grey_left();
     marked += take_marked_bytes() + tot.marked + take_black_bytes() +
               atomic_exchange(&gc_exited_marked, 0);
+    last_scan_work = cycle_scan_work + atomic_load(&ap.assist_work);
     c->stw2_cpu = thread_cpu_ns() - cpu0;
     finish_cycle(c, marked);
 }
@@ -758,12 +1017,16 @@ static void after_fork_child(void)
     pthread_mutex_init(&mk.mu, NULL);
     pthread_cond_init(&mk.start_cv, NULL);
     pthread_cond_init(&mk.done_cv, NULL);
+    pthread_cond_init(&mk.work_cv, NULL);
     mk.nhelpers = 0;
+    mk.nsleeping = 0;
+    atomic_store(&mk.nsleeping_hint, 0);
     /* Forked in the middle of a cycle: nobody will finish it here. Marks it
      * made stay (floating garbage for one cycle); the barrier and
      * allocate-black go off until the child's first cycle. */
     tc_write_barrier = 0;
     atomic_store(&gc_phase, GC_OFF);
+    wbq_after_fork_child();
     sweep_after_fork_child();
 }
 

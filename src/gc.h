@@ -34,6 +34,10 @@ extern _Atomic uint64_t gc_exited_marked;
  * pays for them with scan work (outside any critical section). */
 void gc_assist(uint64_t bytes);
 
+/* Wake concurrent mark workers blocked for lack of work (cheap when none
+ * is): called after handing grey objects to the global lists. */
+void gc_markers_wake(void);
+
 /* The allocation slow path's check: collect if heap_live passed the trigger. */
 void gc_maybe_trigger(void);
 

@@ -39,7 +39,7 @@ static void setup(void)
 static size_t recorded(void)
 {
     mutator_gc *m = thread_self()->gcw;
-    return m == NULL ? 0 : m->nwb;
+    return m == NULL || m->wb == NULL ? 0 : m->wb->n;
 }
 
 /* Run fn with the barrier on, as if marking ran (no collection does: the
@@ -47,7 +47,7 @@ static size_t recorded(void)
 static void with_barrier(void (*fn)(void *), void *arg)
 {
     mutator_gc *m = mutator_gc_of(thread_self());
-    m->nwb = 0;
+    wbuf_drop(m);
     tc_write_barrier = 1;
     fn(arg);
     tc_write_barrier = 0;
@@ -114,6 +114,40 @@ TC_TEST(typedmemmove_handles_overlap_and_scalars)
     CHECK(arr[3].a == &arr[2]);
     CHECK_EQ(arr[1].id, 1);
     CHECK(arr[1].a == &arr[0]);
+}
+
+struct fill {
+    struct node *x, *y;
+    size_t recorded_after;
+    bool queued, drained;
+};
+
+static void fill_buffer(void *arg)
+{
+    struct fill *f = arg;
+    /* WBUF_ENTRIES records: the last fills the buffer, which is queued. */
+    for (int i = 0; i < WBUF_ENTRIES; i++) {
+        f->x->a = f->y;
+        TC_STORE(f->x->a, NULL);
+    }
+    f->recorded_after = recorded();
+    f->queued = wbq_nonempty();
+    wbq_drop_all(); /* no mark runs: nothing to shade them for */
+    f->drained = !wbq_nonempty();
+}
+
+TC_TEST(a_full_barrier_buffer_is_queued_for_the_markers_not_shaded_by_the_mutator)
+{
+    setup();
+    struct fill f = {.x = tc_new(node_t), .y = tc_new(node_t)};
+    CHECK(!wbq_nonempty());
+    with_barrier(fill_buffer, &f);
+    CHECK_EQ(f.recorded_after, 0); /* the thread holds a fresh, empty buffer */
+    CHECK(f.queued);
+    CHECK(f.drained);
+    /* Queued, not shaded: y's mark bit was not set by the mutator. */
+    mspan *s = mheap_span_of((uintptr_t)f.y);
+    CHECK(!mark_is_marked(s, ((uintptr_t)f.y - s->startaddr) / s->elemsize));
 }
 
 /* ---- allocate black ------------------------------------------------------------- */
