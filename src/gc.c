@@ -54,8 +54,8 @@
  * inside a blocking region. mk.mu is a leaf held for a few instructions
  * (never across a stop or a wait other than its own condition's); a
  * mutator takes it, inside a critical section, only to wake sleeping
- * workers (gc_markers_wake), which holds no other lock. Statistics are written by the
- * coordinator and read under co.mu.
+ * workers (gc_markers_wake), which holds no other lock. Statistics are
+ * written by the coordinator and read under co.mu.
  */
 #include "gc.h"
 

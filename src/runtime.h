@@ -31,6 +31,17 @@
  *       fixalloc / persistent_alloc) persistent's orphan_lock.
  *   gcbits lock (mheap.c): leaf below mheap_.lock.
  *   ---- heap: end ----
+ *
+ *   ---- collector (between 2 and 5 above) ----
+ *   gc.c co.mu (the coordinator's mailbox: mutators take it only inside a
+ *       blocking region), gc.c mk.mu (the markers' handshake and sleep: a
+ *       mutator takes it inside a critical section only to wake sleeping
+ *       markers), barrier.c wbq_mu (the queue of full barrier buffers,
+ *       taken inside a critical section): leaves, held for a few
+ *       instructions, never across a stop.
+ *   barrier.c mutator_mu (per-thread barrier state pools): may take
+ *       persistent's orphan_lock through its pool; never taken under
+ *       wbq_mu.
  */
 #ifndef TC_RUNTIME_H
 #define TC_RUNTIME_H
