@@ -641,6 +641,8 @@ typedef struct cycle {
     uint64_t t_stop1, t_start1; /* stop #1 requested; world restarted */
     uint64_t t_stop2, t_end;    /* stop #2 requested; world restarted */
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
+    uint64_t idle_cpu;  /* the part of bg_cpu that ran on CPUs no mutator was using */
+    int running;        /* threads running mutator code at stop #1 */
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
     uint64_t stop_ns;        /* time to stop the world (the longest of the stops) */
@@ -655,6 +657,15 @@ static void count_thread(tc_thread *t, void *arg)
     ++*(size_t *)arg;
 }
 
+/* With the world stopped, a thread that was running mutator code is
+ * parked; one that sat in a blocking region (waiting for this very cycle,
+ * say) is not. */
+static void count_running(tc_thread *t, void *arg)
+{
+    uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    if ((s & THREAD_MODE) == THREAD_PARKED) ++*(int *)arg;
+}
+
 static void print_gctrace(uint64_t n, const cycle *c)
 {
     const double ms = 1e-6, MB = 1048576.0;
@@ -666,11 +677,12 @@ static void print_gctrace(uint64_t n, const cycle *c)
     double conc = c->concurrent ? (double)(c->t_stop2 - c->t_start1) * ms : 0.0;
     double stw2 = (double)(c->t_end - (c->concurrent ? c->t_stop2 : c->t_start1)) * ms;
     fprintf(stderr,
-            "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms "
+            "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms "
             "cpu, %.0f->%.0f->%.0f MB, %.0f MB goal, %.0f MB roots, %d P, %zu threads stopped in "
             "%.3f ms%s%s\n",
             n, (double)(c->t_start - start_ns) * 1e-9, pct, stw1, conc, stw2,
-            (double)c->stw1_cpu * ms, (double)c->assist_cpu * ms, (double)c->bg_cpu * ms,
+            (double)c->stw1_cpu * ms, (double)c->assist_cpu * ms,
+            (double)(c->bg_cpu - c->idle_cpu) * ms, (double)c->idle_cpu * ms,
             (double)c->stw2_cpu * ms, (double)c->heap0 / MB, (double)c->heap1 / MB,
             (double)c->heap2 / MB, (double)c->goal / MB, (double)c->roots / MB, c->nproc,
             c->nthreads, (double)c->stop_ns * ms, c->concurrent ? "" : " (stw)",
@@ -839,6 +851,7 @@ static void run_cycle_concurrent(cycle *c)
     cycle_scan_work = 0;
     stop_the_world(c, "gc sweep termination", &c->t_stop1);
     threads_for_each(count_thread, &c->nthreads);
+    threads_for_each(count_running, &c->running);
     if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
     drop_tiny_blocks();
     threads_for_each(drop_barrier_buffer, NULL);
@@ -861,8 +874,17 @@ static void run_cycle_concurrent(cycle *c)
     if (gc_test_after_snapshot != NULL) gc_test_after_snapshot();
 
     /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
-     * whole number of them (within 30%), else fractional ones. */
-    double target = 0.25 * ncpu;
+     * whole number of them (within 30%), else fractional ones; and every
+     * CPU that no mutator was using at stop #1 marks in full (Go's idle
+     * mark workers, which run on every idle P). A single-threaded program
+     * on two CPUs thus marks on the second one instead of paying assists
+     * and a quarter-speed mark. A mutator that wakes up later competes
+     * with the extra workers for the rest of this mark only.
+     * TC_DEBUG=gcidlemark=0 keeps to the 25% (shared machines where a CPU
+     * this process leaves idle is not idle). */
+    double base = 0.25 * ncpu, target = base;
+    int idle = ncpu - c->running;
+    if (tc_debug.gcidlemark && idle > target) target = idle;
     int nbg = (int)(target + 0.5);
     if (nbg < 1) nbg = 1;
     double util = target / nbg;
@@ -903,6 +925,8 @@ static void run_cycle_concurrent(cycle *c)
         marked += take_marked_bytes();
     }
     c->assist_cpu = atomic_load(&assist_ns_total) - a0;
+    /* What ran above the 25% share ran on otherwise idle CPUs. */
+    c->idle_cpu = (uint64_t)((double)c->bg_cpu * (1.0 - base / target));
     /* Nothing allocates any more: set the bits of this mark's black
      * allocations now, so that the rescans and the last drain stop at them. */
     mark_black_finish();

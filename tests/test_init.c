@@ -28,7 +28,10 @@ static const char *capture_stderr(void (*fn)(void))
     return buf;
 }
 
-static void parse_good(void) { debug_parse("gctrace=1,gcstress=25,,invalidptr=0,hugepages=0"); }
+static void parse_good(void)
+{
+    debug_parse("gctrace=1,gcstress=25,,invalidptr=0,hugepages=0,gcidlemark=0");
+}
 static void parse_bad(void) { debug_parse("nosuch=1,gctrace=x,gcmarkers,clobberfree=2"); }
 
 TC_TEST(tc_debug_sets_known_knobs)
@@ -40,9 +43,11 @@ TC_TEST(tc_debug_sets_known_knobs)
     CHECK_EQ(tc_debug.gcstress, 25);
     CHECK_EQ(tc_debug.invalidptr, 0);
     CHECK_EQ(tc_debug.hugepages, 0);
+    CHECK_EQ(tc_debug.gcidlemark, 0);
     debug_reset();
     CHECK_EQ(tc_debug.invalidptr, 1);
     CHECK_EQ(tc_debug.hugepages, 1);
+    CHECK_EQ(tc_debug.gcidlemark, 1);
     CHECK_EQ(tc_debug.gctrace, 0);
 }
 
