@@ -22,7 +22,7 @@
 
 #include "runtime.h"
 
-tc_debug_knobs tc_debug = {.invalidptr = 1, .hugepages = 1, .gcidlemark = 1};
+tc_debug_knobs tc_debug = {.invalidptr = 1, .hugepages = 1};
 
 static void emit_line(const char *prefix, const char *fmt, va_list ap)
 {
@@ -126,5 +126,4 @@ void debug_reset(void)
     memset(&tc_debug, 0, sizeof tc_debug);
     tc_debug.invalidptr = 1;
     tc_debug.hugepages = 1;
-    tc_debug.gcidlemark = 1;
 }

@@ -641,8 +641,8 @@ typedef struct cycle {
     uint64_t t_stop1, t_start1; /* stop #1 requested; world restarted */
     uint64_t t_stop2, t_end;    /* stop #2 requested; world restarted */
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
-    uint64_t idle_cpu;  /* the part of bg_cpu that ran on CPUs no mutator was using */
-    int running;        /* threads running mutator code at stop #1 */
+    uint64_t idle_cpu; /* the part of bg_cpu that ran on CPUs no mutator was using */
+    int running;       /* threads running mutator code at stop #1 */
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
     uint64_t stop_ns;        /* time to stop the world (the longest of the stops) */
@@ -738,7 +738,6 @@ static void finish_cycle(cycle *c, uint64_t marked)
 {
     uint64_t cpu0 = thread_cpu_ns();
     atomic_store(&gc_phase, GC_MARKTERM);
-    mark_black_finish(); /* before anything reads the mark bits for real */
     if (tc_debug.gccheckmark) {
         checkmark_begin();
         markroot_prepare_all();
@@ -825,6 +824,7 @@ static void run_cycle_stw(cycle *c)
     release_all_mcaches();
     if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
     gcbits_next_epoch();
+    mark_black_begin(); /* ranges recorded under a barrier raised by hand are void */
     c->heap0 = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
     atomic_store(&gc_phase, GC_MARK);
     c->t_start1 = mono_ns();
@@ -874,14 +874,12 @@ static void run_cycle_concurrent(cycle *c)
     if (gc_test_after_snapshot != NULL) gc_test_after_snapshot();
 
     /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
-     * whole number of them (within 30%), else fractional ones; and every
-     * CPU that no mutator was using at stop #1 marks in full (Go's idle
-     * mark workers, which run on every idle P). A single-threaded program
-     * on two CPUs thus marks on the second one instead of paying assists
-     * and a quarter-speed mark. A mutator that wakes up later competes
-     * with the extra workers for the rest of this mark only.
-     * TC_DEBUG=gcidlemark=0 keeps to the 25% (shared machines where a CPU
-     * this process leaves idle is not idle). */
+     * whole number of them (within 30%), else fractional ones. With
+     * TC_DEBUG=gcidlemark=1, also every CPU that no mutator was using at
+     * stop #1, in full (Go's idle mark workers). Off by default: on
+     * binary-trees it cost more than it saved (docs/gc.md, "Idle
+     * marking"). A mutator that wakes up later competes with the extra
+     * workers for the rest of this mark only. */
     double base = 0.25 * ncpu, target = base;
     int idle = ncpu - c->running;
     if (tc_debug.gcidlemark && idle > target) target = idle;
@@ -927,9 +925,6 @@ static void run_cycle_concurrent(cycle *c)
     c->assist_cpu = atomic_load(&assist_ns_total) - a0;
     /* What ran above the 25% share ran on otherwise idle CPUs. */
     c->idle_cpu = (uint64_t)((double)c->bg_cpu * (1.0 - base / target));
-    /* Nothing allocates any more: set the bits of this mark's black
-     * allocations now, so that the rescans and the last drain stop at them. */
-    mark_black_finish();
     markroot_prepare_rescan();
     /* What is left is small (barrier buffers, a few rescanned stacks): one
      * marker drains it. Waking helpers would put their scheduling latency

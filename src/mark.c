@@ -36,9 +36,8 @@
  * Concurrency: mark bits are set with an atomic test-and-set on their
  * 64-bit word, after a plain test (several markers may shade the same
  * object; exactly one wins and queues it). Objects allocated during the mark
- * are black without touching their bits until mark termination (see
- * mark_new_slot in mark.h): the span records the range, and
- * mark_black_finish sets the bits with the world stopped.
+ * are black without touching their bits (see mark_new_slot in mark.h): the
+ * span records the range, and the sweeper folds it into the bits.
  * Markers read other threads' stacks and the heap while those threads are
  * stopped; the functions that do are excluded from AddressSanitizer (a stack
  * scan reads redzones by design) and ThreadSanitizer (the reads are ordered
@@ -110,50 +109,36 @@ bool mark_is_marked(const mspan *s, uintptr_t i)
 /* ---- allocate-black ---------------------------------------------------------- */
 
 uint32_t mark_black_gen = 1;
-/* Spans with black allocations in this generation (a push-only stack while
- * the world runs; read and reset with it stopped). */
-static mspan *_Atomic black_spans;
 
 void mark_black_record(mspan *s, uint32_t idx, uint32_t gen)
 {
     __atomic_store_n(&s->black_from, idx, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->black_to, idx, __ATOMIC_RELAXED);
     __atomic_store_n(&s->black_gen, gen, __ATOMIC_RELEASE);
-    mspan *head = atomic_load_explicit(&black_spans, memory_order_relaxed);
-    do {
-        s->black_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&black_spans, &head, s, memory_order_release,
-                                                    memory_order_relaxed));
 }
 
 void mark_black_begin(void)
 {
-    /* A list left from allocations under a barrier raised outside a cycle
-     * (tests) is dropped unread: its spans may have been swept or freed. */
-    atomic_store_explicit(&black_spans, NULL, memory_order_relaxed);
     __atomic_store_n(&mark_black_gen, mark_black_gen + 1, __ATOMIC_RELAXED);
 }
 
-void mark_black_finish(void)
+void mark_black_fold(mspan *s)
 {
-    uint32_t gen = mark_black_gen;
-    mspan *s = atomic_exchange_explicit(&black_spans, NULL, memory_order_acquire);
-    for (; s != NULL; s = s->black_next) {
-        if (__atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) != gen) continue;
-        uint32_t from = s->black_from, to = __atomic_load_n(&s->black_to, __ATOMIC_RELAXED);
-        if (to > s->nelems || from >= to)
-            tc_throw("mark: span %p black range [%u, %u) of %u slots", (void *)s->startaddr, from,
-                     to, s->nelems);
-        uint64_t *mark = (uint64_t *)s->gcmark_bits;
-        const uint64_t *alloc = (const uint64_t *)s->alloc_bits;
-        for (uint32_t w = from / 64; w <= (to - 1) / 64; w++) {
-            uint32_t lo = w * 64 > from ? w * 64 : from, hi = w * 64 + 64 < to ? w * 64 + 64 : to;
-            uint64_t range = (hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1))
-                             << (lo - w * 64);
-            uint64_t add = range & ~alloc[w];
-            if (add != 0) __atomic_fetch_or(&mark[w], add, __ATOMIC_RELAXED);
-        }
+    uint32_t gen = __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&s->black_gen, __ATOMIC_ACQUIRE) != gen) return;
+    uint32_t from = s->black_from, to = __atomic_load_n(&s->black_to, __ATOMIC_RELAXED);
+    if (to > s->nelems || from > to)
+        tc_throw("mark: span %p black range [%u, %u) of %u slots", (void *)s->startaddr, from, to,
+                 s->nelems);
+    uint64_t *mark = (uint64_t *)s->gcmark_bits;
+    const uint64_t *alloc = (const uint64_t *)s->alloc_bits;
+    for (uint32_t w = from / 64; from < to && w <= (to - 1) / 64; w++) {
+        uint32_t lo = w * 64 > from ? w * 64 : from, hi = w * 64 + 64 < to ? w * 64 + 64 : to;
+        uint64_t range = (hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1))
+                         << (lo - w * 64);
+        mark[w] |= range & ~alloc[w]; /* the sweeper owns the span: no one else writes */
     }
-    __atomic_store_n(&mark_black_gen, gen + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->black_gen, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- error reports --------------------------------------------------------- */

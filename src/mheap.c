@@ -382,6 +382,7 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
         s->nelems = (uint32_t)(usable / s->elemsize);
         s->limit = base + (uintptr_t)s->nelems * s->elemsize;
     }
+    s->black_gen = 0; /* a reused span struct keeps no black range */
     s->heapbits = NULL;
     s->elem_words = (uint32_t)(s->elemsize / TC_PTR_SIZE);
     s->elem_wordmask = 0;

@@ -142,11 +142,10 @@ struct mspan {
     const tc_type *_Atomic large_type;
     /* Allocate-black, recorded lazily (mark.h, mark.c): the slots in
      * [black_from, black_to) whose alloc bit is clear were allocated while
-     * mark generation black_gen ran; mark termination sets their mark bits.
-     * black_next links the span on that generation's list. Written by the
-     * span's owner (relaxed atomics), read with the world stopped. */
+     * mark generation black_gen ran (0: none); the sweeper folds them into
+     * the mark bits. Written by the span's owner (the allocating cache, then
+     * the sweeper); read by markers with acquire on black_gen. */
     uint32_t black_gen, black_from, black_to;
-    mspan *black_next;
     /* Spans with an in-span bitmap (mspan_heapbits_inspan), for the
      * allocation path: the bitmap (heapbits_span_bitmap), the words of one
      * slot and their mask. Set by init_span; read by the allocation path

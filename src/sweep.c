@@ -83,6 +83,7 @@ static bool sweep_span(mspan *s, uint32_t sg)
     unsigned sc = spanclass_sizeclass(s->spanclass);
     uint32_t n = s->nelems, fi = s->freeindex;
     uint32_t nalloc = 0, nfreed = 0;
+    mark_black_fold(s); /* the slots allocated black during the mark */
     /* A word of slots at a time (the bitmaps are whole 64-bit words): slots
      * below freeindex count as allocated whatever their alloc bit says. */
     const uint64_t *markw = (const uint64_t *)s->gcmark_bits;

@@ -30,7 +30,7 @@ static const char *capture_stderr(void (*fn)(void))
 
 static void parse_good(void)
 {
-    debug_parse("gctrace=1,gcstress=25,,invalidptr=0,hugepages=0,gcidlemark=0");
+    debug_parse("gctrace=1,gcstress=25,,invalidptr=0,hugepages=0,gcidlemark=1");
 }
 static void parse_bad(void) { debug_parse("nosuch=1,gctrace=x,gcmarkers,clobberfree=2"); }
 
@@ -43,11 +43,11 @@ TC_TEST(tc_debug_sets_known_knobs)
     CHECK_EQ(tc_debug.gcstress, 25);
     CHECK_EQ(tc_debug.invalidptr, 0);
     CHECK_EQ(tc_debug.hugepages, 0);
-    CHECK_EQ(tc_debug.gcidlemark, 0);
+    CHECK_EQ(tc_debug.gcidlemark, 1);
     debug_reset();
     CHECK_EQ(tc_debug.invalidptr, 1);
     CHECK_EQ(tc_debug.hugepages, 1);
-    CHECK_EQ(tc_debug.gcidlemark, 1);
+    CHECK_EQ(tc_debug.gcidlemark, 0);
     CHECK_EQ(tc_debug.gctrace, 0);
 }
 
