@@ -126,6 +126,53 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x)
     it->bits = pw >= 64 ? t->mask[0] : t->mask[0] & (((uint64_t)1 << pw) - 1);
 }
 
+void heapbits_iter_init_range(heapbits_iter *it, mspan *s, uintptr_t x, uintptr_t lo, uintptr_t hi)
+{
+    heapbits_iter_init(it, s, x);
+    lo = tc_align_up(lo, TC_PTR_SIZE);
+    switch (it->mode) {
+    case IT_CONSERVATIVE: {
+        if (hi < it->end) it->end = hi;
+        it->addr = lo;
+        if (lo >= it->end) {
+            it->mode = IT_NONE;
+            return;
+        }
+        size_t nw = (it->end - lo) / TC_PTR_SIZE;
+        it->bits = nw >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+        return;
+    }
+    case IT_TYPED: {
+        if (hi < it->end) it->end = hi;
+        if (lo <= it->elem_base) return;
+        if (lo >= it->end) {
+            it->mode = IT_NONE;
+            return;
+        }
+        /* The element holding lo, then lo's word within it. */
+        const tc_type *t = it->type;
+        size_t pw = t->ptrdata / TC_PTR_SIZE;
+        uintptr_t off = lo - it->elem_base;
+        it->elem_base += off / t->size * t->size;
+        size_t word = (lo - it->elem_base) / TC_PTR_SIZE;
+        if (word >= pw) { /* in the element's scalar tail: start at the next one */
+            it->elem_base += t->size;
+            word = 0;
+        }
+        it->chunk = word / 64;
+        uint64_t m = t->mask[it->chunk];
+        size_t left = pw - it->chunk * 64;
+        if (left < 64) m &= ((uint64_t)1 << left) - 1;
+        it->bits = m & (~(uint64_t)0 << (word % 64));
+        return;
+    }
+    default:
+        /* In-span bitmaps are small objects, never split. */
+        TC_ASSERT(it->mode == IT_NONE);
+        return;
+    }
+}
+
 uintptr_t heapbits_next(heapbits_iter *it)
 {
     switch (it->mode) {

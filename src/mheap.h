@@ -483,6 +483,9 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x);
 /* The next word address that holds a pointer (precise) or may (conservative),
  * or 0 at the end. */
 uintptr_t heapbits_next(heapbits_iter *it);
+/* The same, for the pointer slots of the object at x that lie in [lo, hi):
+ * a part of a large object (an oblet, mark.c). */
+void heapbits_iter_init_range(heapbits_iter *it, mspan *s, uintptr_t x, uintptr_t lo, uintptr_t hi);
 
 /* ---- malloc.c -------------------------------------------------------------- */
 void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n);

@@ -237,6 +237,57 @@ TC_TEST(reused_slots_come_back_zeroed_and_live_neighbours_keep_their_bytes)
     free(dropped);
 }
 
+/* Large objects are scanned in 128 KiB oblets, each its own work item: the
+ * pointers near every oblet boundary, in elements that straddle one, and at
+ * the very end must all be found. The element type (24 bytes, its pointer
+ * last) does not divide 128 KiB, so oblets start inside elements and inside
+ * an element's scalar words. */
+struct rec {
+    uint64_t a, b;
+    struct node *p;
+};
+
+static TC_NOINLINE void fill_rec_slots(struct rec *r, size_t n, size_t *idx, size_t nidx)
+{
+    for (size_t k = 0; k < nidx; k++) {
+        r[idx[k]].p = make_list(1, 5000 + k);
+        r[idx[k]].a = r[idx[k]].b = 0x5a5a5a5a5a5a5a5aull; /* scalars that are no pointers */
+    }
+    (void)n;
+}
+
+TC_TEST(large_objects_are_scanned_whole_in_oblets)
+{
+    setup();
+    tc_type *rec_t = TC_TYPE(struct rec, p);
+    enum { N = 400000 }; /* 9.6 MB: 74 oblets */
+    struct rec *volatile arr = tc_new_array(rec_t, N);
+    CHECK(arr != NULL);
+    size_t idx[3 * 80 + 2], nidx = 0;
+    for (size_t off = 128u << 10; off < (size_t)N * sizeof(struct rec); off += 128u << 10) {
+        size_t e = off / sizeof(struct rec); /* the element holding the boundary */
+        idx[nidx++] = e - 1;
+        idx[nidx++] = e;
+        if (e + 1 < N) idx[nidx++] = e + 1;
+    }
+    idx[nidx++] = 0;
+    idx[nidx++] = N - 1;
+    fill_rec_slots(arr, N, idx, nidx);
+    /* A conservative large object: pointers in its last word and across
+     * its oblet boundaries. */
+    enum { CW = (3u << 20) / sizeof(void *) };
+    void **volatile cons = tc_alloc_conservative(CW * sizeof(void *));
+    CHECK(cons != NULL);
+    size_t cidx[] = {0, 16383, 16384, 16385, 32768, CW - 1};
+    for (size_t k = 0; k < sizeof cidx / sizeof cidx[0]; k++)
+        cons[cidx[k]] = make_list(1, 9000 + k);
+    tc_gc();
+    tc_gc();
+    for (size_t k = 0; k < nidx; k++) check_list(arr[idx[k]].p, 1, 5000 + k);
+    for (size_t k = 0; k < sizeof cidx / sizeof cidx[0]; k++)
+        check_list(cons[cidx[k]], 1, 9000 + k);
+}
+
 /* ---- threads during collections ------------------------------------------ */
 
 static _Atomic int stop_flag;
