@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -80,6 +81,19 @@ void bh_prologue(int argc, char **argv)
     setenv("BH_REEXECED", "1", 1);
     execv("/proc/self/exe", argv);
     /* Could not re-execute: go on; jemalloc may then be n/a. */
+}
+
+uint64_t bh_parse_size(const char *s)
+{
+    char *e;
+    double v = strtod(s, &e);
+    if (strncasecmp(e, "g", 1) == 0)
+        v *= 1 << 30;
+    else if (strncasecmp(e, "m", 1) == 0)
+        v *= 1 << 20;
+    else if (strncasecmp(e, "k", 1) == 0)
+        v *= 1 << 10;
+    return v > 0 ? (uint64_t)v : 0;
 }
 
 const char *bh_arg(int argc, char **argv, const char *name)

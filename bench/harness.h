@@ -43,6 +43,8 @@ void bh_prologue(int argc, char **argv);
 
 /* The value of "--name=value" in argv, or NULL; "--name" alone gives "". */
 const char *bh_arg(int argc, char **argv, const char *name);
+/* A size such as "512M", "1G", "64k" or "1000" in bytes; 0 if not positive. */
+uint64_t bh_parse_size(const char *s);
 
 /* ---- backends ---------------------------------------------------------- */
 

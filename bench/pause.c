@@ -458,19 +458,6 @@ static int run_go(const char *go, double *out, char *why, size_t whylen)
     return R_N;
 }
 
-static uint64_t parse_size(const char *s)
-{
-    char *e;
-    double v = strtod(s, &e);
-    if (strncasecmp(e, "g", 1) == 0)
-        v *= 1 << 30;
-    else if (strncasecmp(e, "m", 1) == 0)
-        v *= 1 << 20;
-    else if (strncasecmp(e, "k", 1) == 0)
-        v *= 1 << 10;
-    return (uint64_t)v;
-}
-
 static bool wanted(const char *only, const char *n)
 {
     if (!only) return true;
@@ -487,7 +474,7 @@ int main(int argc, char **argv)
     C.live = quick ? 64ull << 20 : 1ull << 30;
     C.threads = 2;
     C.duration_s = quick ? 2 : 10;
-    if ((a = bh_arg(argc, argv, "live")) && *a) C.live = parse_size(a);
+    if ((a = bh_arg(argc, argv, "live")) && *a) C.live = bh_parse_size(a);
     if ((a = bh_arg(argc, argv, "threads")) && *a) C.threads = atoi(a);
     if ((a = bh_arg(argc, argv, "duration")) && *a) C.duration_s = atof(a);
     C.force_s = C.duration_s / 5;

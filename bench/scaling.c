@@ -64,7 +64,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #define MAX_THREADS 256
@@ -377,19 +376,6 @@ static int cpus_here(void)
     return c > 0 ? (int)c : 1;
 }
 
-static uint64_t parse_size(const char *s)
-{
-    char *e;
-    double v = strtod(s, &e);
-    if (strncasecmp(e, "g", 1) == 0)
-        v *= 1 << 30;
-    else if (strncasecmp(e, "m", 1) == 0)
-        v *= 1 << 20;
-    else if (strncasecmp(e, "k", 1) == 0)
-        v *= 1 << 10;
-    return v > 0 ? (uint64_t)v : 0;
-}
-
 /* Run fn in C.reps children; med[k] is the median of field k (of nfields)
  * over the children that succeeded. Returns how many did (0: why says). */
 static int in_children(bh_child_fn fn, void *arg, double *med, int nfields, char *why,
@@ -519,8 +505,8 @@ int main(int argc, char **argv)
     C.gcs = quick ? 2 : 3;
     C.concurrent = bh_arg(argc, argv, "concurrent") != NULL;
     if ((a = bh_arg(argc, argv, "reps")) && *a) C.reps = atoi(a);
-    if ((a = bh_arg(argc, argv, "alloc")) && *a) C.alloc = (long)parse_size(a);
-    if ((a = bh_arg(argc, argv, "live")) && *a) C.live = parse_size(a);
+    if ((a = bh_arg(argc, argv, "alloc")) && *a) C.alloc = (long)bh_parse_size(a);
+    if ((a = bh_arg(argc, argv, "live")) && *a) C.live = bh_parse_size(a);
     if ((a = bh_arg(argc, argv, "gcs")) && *a) C.gcs = atoi(a);
     if (C.reps < 1 || C.reps > MAX_REPS) C.reps = 3;
     if (C.gcs < 1 || C.gcs > MAX_REPS) C.gcs = 3;
