@@ -350,15 +350,17 @@ void scanblock_typed(uintptr_t b, size_t n, const tc_type *t, gcwork *w)
  * The common case — a precise object of at most 512 bytes, whose pointer
  * bits sit in its span's bitmap — is handled here without the iterator: one
  * or two bitmap words, then a loop over the set bits. */
-/* Large objects are scanned in oblets of at most OBLET_BYTES (Go's
- * maxObletBytes): the first visit, at the object's base, queues the start
- * of every other oblet as a work item of its own, then scans the first.
- * One grey item is then at most 128 KiB of scanning (about 0.1-1 ms), which
- * bounds an assist's chunk, a flush stop's drain and how long one marker
- * can hold work the others cannot share; a 16 MiB pointer table scanned
- * whole took over 100 ms. Oblet items are never marked (their object is):
- * only scanobject sees them. */
-#define OBLET_BYTES ((uintptr_t)128 << 10)
+/* Large objects are scanned in oblets of at most MARK_OBLET_BYTES (Go's
+ * maxObletBytes, which is 128 KiB): the first visit, at the object's base,
+ * queues the start of every other oblet as a work item of its own, then
+ * scans the first. One grey item is then at most 16 KiB of scanning (2048
+ * words, 20-150 us), which bounds an assist's chunk (4 KiB of work, so at
+ * most one item over), a flush stop's drain (16 KiB) and how long one
+ * marker holds work the others cannot share; a 16 MiB pointer table
+ * scanned whole took over 100 ms. 16 KiB rather than Go's 128 because our
+ * assist and stop budgets are that small. Oblet items are never marked
+ * (their object is): only scanobject sees them. */
+#define OBLET_BYTES MARK_OBLET_BYTES
 
 static TC_SCAN_ATTR void scan_oblet(uintptr_t b, mspan *s, gcwork *w)
 {

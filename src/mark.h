@@ -27,8 +27,9 @@ void scan_words_conservative(const uintptr_t *words, size_t n, gcwork *w);
 /* Scan n bytes at b as an array of t, precisely (typed roots). */
 void scanblock_typed(uintptr_t b, size_t n, const tc_type *t, gcwork *w);
 /* Scan the object whose slot starts at b: shade everything it points to. A
- * large object is scanned one 128 KiB oblet per work item: b may also be
- * the start of an oblet that scanning its base queued. */
+ * large object is scanned one MARK_OBLET_BYTES oblet per work item: b may
+ * also be the start of an oblet that scanning its base queued. */
+#define MARK_OBLET_BYTES ((uintptr_t)16 << 10)
 void scanobject(uintptr_t b, gcwork *w);
 
 /* Scan grey objects until this marker finds no work, locally or globally. */

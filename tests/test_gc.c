@@ -8,6 +8,7 @@
 
 #include "debug.h"
 #include "gc.h"
+#include "mark.h"
 #include "sweep.h"
 #include "tc_test.h"
 #include "tricolor.h"
@@ -237,11 +238,11 @@ TC_TEST(reused_slots_come_back_zeroed_and_live_neighbours_keep_their_bytes)
     free(dropped);
 }
 
-/* Large objects are scanned in 128 KiB oblets, each its own work item: the
- * pointers near every oblet boundary, in elements that straddle one, and at
- * the very end must all be found. The element type (24 bytes, its pointer
- * last) does not divide 128 KiB, so oblets start inside elements and inside
- * an element's scalar words. */
+/* Large objects are scanned in oblets (MARK_OBLET_BYTES, 16 KiB), each its
+ * own work item: the pointers near every oblet boundary, in elements that
+ * straddle one, and at the very end must all be found. The element type
+ * (24 bytes, its pointer last) does not divide the oblet size, so oblets
+ * start inside elements and inside an element's scalar words. */
 struct rec {
     uint64_t a, b;
     struct node *p;
@@ -260,11 +261,13 @@ TC_TEST(large_objects_are_scanned_whole_in_oblets)
 {
     setup();
     tc_type *rec_t = TC_TYPE(struct rec, p);
-    enum { N = 400000 }; /* 9.6 MB: 74 oblets */
+    enum { N = 100000 }; /* 2.4 MB: 147 oblets */
     struct rec *volatile arr = tc_new_array(rec_t, N);
     CHECK(arr != NULL);
-    size_t idx[3 * 80 + 2], nidx = 0;
-    for (size_t off = 128u << 10; off < (size_t)N * sizeof(struct rec); off += 128u << 10) {
+    static size_t idx[3 * 150 + 2];
+    size_t nidx = 0;
+    for (size_t off = MARK_OBLET_BYTES; off < (size_t)N * sizeof(struct rec);
+         off += MARK_OBLET_BYTES) {
         size_t e = off / sizeof(struct rec); /* the element holding the boundary */
         idx[nidx++] = e - 1;
         idx[nidx++] = e;
@@ -278,7 +281,8 @@ TC_TEST(large_objects_are_scanned_whole_in_oblets)
     enum { CW = (3u << 20) / sizeof(void *) };
     void **volatile cons = tc_alloc_conservative(CW * sizeof(void *));
     CHECK(cons != NULL);
-    size_t cidx[] = {0, 16383, 16384, 16385, 32768, CW - 1};
+    size_t ow = MARK_OBLET_BYTES / sizeof(void *);
+    size_t cidx[] = {0, ow - 1, ow, ow + 1, 2 * ow, 100 * ow - 1, CW - 1};
     for (size_t k = 0; k < sizeof cidx / sizeof cidx[0]; k++)
         cons[cidx[k]] = make_list(1, 9000 + k);
     tc_gc();
