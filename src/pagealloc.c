@@ -149,7 +149,7 @@ static inline uint64_t sum_end(uint64_t s)
 
 static inline unsigned ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
 static inline unsigned clz64(uint64_t x) { return (unsigned)__builtin_clzll(x); }
-static inline unsigned popcount64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
+static inline unsigned popcount64(uint64_t x) { return tc_popcount64(x); }
 
 /* Bits p of the result: bits p..p+n-1 of x are all ones (1 <= n <= 64). */
 static inline uint64_t runs_of(uint64_t x, unsigned n)

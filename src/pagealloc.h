@@ -82,7 +82,7 @@ static inline bool pagecache_empty(const pagecache *c)
 /* Pages c holds now (relaxed load; exact for the owner or with it stopped). */
 static inline size_t pagecache_pages(const pagecache *c)
 {
-    return (size_t)__builtin_popcountll(__atomic_load_n(&c->cache, __ATOMIC_RELAXED));
+    return tc_popcount64(__atomic_load_n(&c->cache, __ATOMIC_RELAXED));
 }
 
 /* Counters: pages in all grown ranges, pages allocated, free pages that are

@@ -76,6 +76,22 @@
 
 static inline uintptr_t tc_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
 static inline uintptr_t tc_align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+
+/* Set bits of x. Baseline x86-64 has no popcnt instruction, and without
+ * -mpopcnt the builtin is a call into libgcc; the sweeper counts two words
+ * per 64 slots, so do it inline (the classic SWAR sum) unless the compiler
+ * may use the instruction. */
+static inline unsigned tc_popcount64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return (unsigned)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
 static inline bool tc_is_pow2(uintptr_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 /* ---- fatal errors (debug.c) ---------------------------------------------

@@ -103,8 +103,8 @@ static bool sweep_span(mspan *s, uint32_t sg)
                      (unsigned)s->spanclass, i, n);
         }
         uint64_t freed = allocated & ~marked;
-        nalloc += (uint32_t)__builtin_popcountll(marked);
-        nfreed += (uint32_t)__builtin_popcountll(freed);
+        nalloc += tc_popcount64(marked);
+        nfreed += tc_popcount64(freed);
         if (tc_unlikely(tc_debug.clobberfree))
             for (; freed != 0; freed &= freed - 1)
                 clobber(s->startaddr +

@@ -440,4 +440,19 @@ TC_TEST(pagealloc_finds_holes_of_every_length_and_offset)
     CHECK_EQ(alloc_pages(pa, 22, NULL), b + 85 * PG);
 }
 
+/* The page counts and the sweeper's counts rest on tc_popcount64. */
+TC_TEST(popcount_counts_the_bits_of_any_word)
+{
+    CHECK_EQ(tc_popcount64(0), 0);
+    CHECK_EQ(tc_popcount64(~(uint64_t)0), 64);
+    CHECK_EQ(tc_popcount64((uint64_t)1 << 63), 1);
+    uint64_t rng = tc_test_seed();
+    for (int i = 0; i < 100000; i++) {
+        uint64_t x = tc_rand(&rng) & tc_rand(&rng), n = 0;
+        for (uint64_t y = x; y != 0; y &= y - 1) n++;
+        CHECK_MSG(tc_popcount64(x) == n, "%#llx: %u, not %llu", (unsigned long long)x,
+                  tc_popcount64(x), (unsigned long long)n);
+    }
+}
+
 TC_TEST_MAIN()
