@@ -136,11 +136,17 @@ enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
  * (the span was cleared when the cache took it). Returns the user address
  * (after the header, if any). */
 TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, const tc_type *t,
-                                size_t n, uint64_t bits)
+                                size_t n, uint64_t bits, bool fast)
 {
     /* Before publication, so a marker that sees the slot allocated also
-     * sees it marked. */
-    if (tc_unlikely(tc_write_barrier)) mark_new_slot(s, s->freeindex - 1, c);
+     * sees it marked. The fast path came here only with the span's black
+     * range open (or the barrier off): no call, so no stack frame. */
+    if (tc_unlikely(tc_write_barrier)) {
+        if (fast)
+            mark_black_extend(s, s->freeindex - 1, c);
+        else
+            mark_new_slot(s, s->freeindex - 1, c);
+    }
     if (layout == LAYOUT_BITS) {
         if (n == 1 && bits != 0)
             heapbits_write_small(s, s->freeindex - 1, bits);
@@ -168,7 +174,7 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
         x = next_free_slow(c, spc, &s);
         if (x == 0) return 0;
     }
-    return finish_slot(c, s, x, layout, t, n, 0);
+    return finish_slot(c, s, x, layout, t, n, 0, false);
 }
 
 /* ---- the fast path ------------------------------------------------------------------ */
@@ -178,8 +184,9 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
  * that needs no stack frame. Anything else (no cache yet, an empty
  * alloc_cache, a large or oddly typed object, gcstress counting every
  * allocation) falls through to the general path, which is the only one
- * that refills, assists or triggers a collection. */
-TC_INLINE bool fast_path_allowed(const mcache *c) { return c != NULL && tc_debug.gcstress == 0; }
+ * that refills, assists or triggers a collection. mcache_fast_tls is NULL
+ * whenever the fast path must not be taken. */
+TC_INLINE bool fast_path_allowed(const mcache *c) { return c != NULL; }
 
 /* A slot of class spc from c's span if its cache has one, else 0. */
 TC_INLINE uintptr_t small_fast(mcache *c, spanclass spc, int layout, uint64_t bits)
@@ -187,7 +194,10 @@ TC_INLINE uintptr_t small_fast(mcache *c, spanclass spc, int layout, uint64_t bi
     mspan *s = c->alloc[spc];
     uint64_t cache = s->alloc_cache;
     if (tc_unlikely(cache == 0)) return 0;
-    return finish_slot(c, s, take_cached_slot(s, cache), layout, NULL, 1, bits);
+    /* The first allocation in a span while marking records the span's black
+     * range, a call: the general path's. */
+    if (tc_unlikely(tc_write_barrier) && !mark_black_open(s)) return 0;
+    return finish_slot(c, s, take_cached_slot(s, cache), layout, NULL, 1, bits, true);
 }
 
 /* Noscan objects under 16 bytes, packed into the cache's 16-byte block at
@@ -288,7 +298,7 @@ static TC_NOINLINE void *alloc_noscan_slow(size_t size)
 
 void *tc_alloc_noscan(size_t size)
 {
-    mcache *c = mcache_tls;
+    mcache *c = mcache_fast_tls;
     if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
         critical_enter();
         uintptr_t x;
@@ -318,7 +328,7 @@ static TC_NOINLINE void *alloc_conservative_slow(size_t size)
 
 void *tc_alloc_conservative(size_t size)
 {
-    mcache *c = mcache_tls;
+    mcache *c = mcache_fast_tls;
     if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
         critical_enter();
         size_t rounded = size <= 8 ? 8 : round16(size);
@@ -363,7 +373,7 @@ static TC_NOINLINE void *new_slow(const tc_type *t)
 
 void *tc_new(const tc_type *t)
 {
-    mcache *c = mcache_tls;
+    mcache *c = mcache_fast_tls;
     /* fast_sizeclass is 0 for every type the fast path cannot serve. */
     if (tc_likely(t != NULL && t->fast_sizeclass != 0 && fast_path_allowed(c))) {
         critical_enter();

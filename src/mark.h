@@ -75,6 +75,20 @@ static inline void mark_new_slot(mspan *s, uintptr_t idx, mcache *c)
     c->black_bytes += s->elemsize;
 }
 
+/* The allocation fast path's half of it, which makes no call: whether s's
+ * black range is already open in this generation (if not, the general path
+ * takes the allocation and records it), then the extension. */
+static inline bool mark_black_open(const mspan *s)
+{
+    return __atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) ==
+           __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED);
+}
+static inline void mark_black_extend(mspan *s, uintptr_t idx, mcache *c)
+{
+    __atomic_store_n(&s->black_to, (uint32_t)idx + 1, __ATOMIC_RELAXED);
+    c->black_bytes += s->elemsize;
+}
+
 /* Checkmark pass bracketing (world stopped). */
 void checkmark_begin(void);
 void checkmark_end(void);

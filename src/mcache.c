@@ -36,6 +36,7 @@
  */
 #include <pthread.h>
 
+#include "debug.h"
 #include "init.h"
 #include "mheap.h"
 #include "gc.h"
@@ -46,6 +47,7 @@
 mspan mcache_empty_span = {.nelems = 0, .alloc_cache = 0};
 
 __thread mcache *mcache_tls TC_TLS_IE;
+__thread mcache *mcache_fast_tls TC_TLS_IE;
 
 static void flush_span_counts(mspan *s)
 {
@@ -133,6 +135,7 @@ void mcache_thread_exit(void)
     tc_fixalloc_free(&mheap_.cachealloc, c);
     tc_unlock(&mheap_.lock);
     mcache_tls = NULL;
+    mcache_fast_tls = NULL;
     critical_leave();
 }
 
@@ -161,5 +164,7 @@ TC_NOINLINE mcache *mcache_current(void)
     mheap_.all_mcaches = c;
     tc_unlock(&mheap_.lock);
     mcache_tls = c;
+    /* gcstress is set at tc_init, before any thread has a cache. */
+    mcache_fast_tls = tc_debug.gcstress ? NULL : c;
     return c;
 }

@@ -398,6 +398,11 @@ extern mspan mcache_empty_span;
 /* The calling thread's cache; NULL until its first allocation. Initial-exec
  * TLS so that the fast path is one load even in the shared library. */
 extern __thread mcache *mcache_tls TC_TLS_IE;
+/* mcache_tls again, for the allocation fast path only: NULL when the fast
+ * path must not be taken (no cache yet, or TC_DEBUG=gcstress, which counts
+ * every allocation on the general path), so that one load and one test
+ * decide. Set and cleared with mcache_tls. */
+extern __thread mcache *mcache_fast_tls TC_TLS_IE;
 
 /* The calling thread's mcache, created on first use (fatal before tc_init). */
 mcache *mcache_current(void);
