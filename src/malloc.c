@@ -136,12 +136,12 @@ enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
  * (the span was cleared when the cache took it). Returns the user address
  * (after the header, if any). */
 TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, const tc_type *t,
-                                size_t n, uint64_t bits, bool fast)
+                                size_t n, uint64_t bits, bool fast, bool marking)
 {
     /* Before publication, so a marker that sees the slot allocated also
      * sees it marked. The fast path came here only with the span's black
      * range open (or the barrier off): no call, so no stack frame. */
-    if (tc_unlikely(tc_write_barrier)) {
+    if (tc_unlikely(marking)) {
         if (fast)
             mark_black_extend(s, s->freeindex - 1, c);
         else
@@ -174,7 +174,7 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
         x = next_free_slow(c, spc, &s);
         if (x == 0) return 0;
     }
-    return finish_slot(c, s, x, layout, t, n, 0, false);
+    return finish_slot(c, s, x, layout, t, n, 0, false, tc_write_barrier);
 }
 
 /* ---- the fast path ------------------------------------------------------------------ */
@@ -196,8 +196,9 @@ TC_INLINE uintptr_t small_fast(mcache *c, spanclass spc, int layout, uint64_t bi
     if (tc_unlikely(cache == 0)) return 0;
     /* The first allocation in a span while marking records the span's black
      * range, a call: the general path's. */
-    if (tc_unlikely(tc_write_barrier) && !mark_black_open(s)) return 0;
-    return finish_slot(c, s, take_cached_slot(s, cache), layout, NULL, 1, bits, true);
+    bool marking = tc_write_barrier; /* volatile: read it once */
+    if (tc_unlikely(marking) && !mark_black_open(s)) return 0;
+    return finish_slot(c, s, take_cached_slot(s, cache), layout, NULL, 1, bits, true, marking);
 }
 
 /* Noscan objects under 16 bytes, packed into the cache's 16-byte block at
