@@ -269,6 +269,18 @@ enum {
     R_N
 };
 
+/* The stop rows of a column from its stops' lengths (ms; sorted here). */
+static void stop_summary(double *stops_ms, size_t nstops, double *out)
+{
+    qsort(stops_ms, nstops, sizeof *stops_ms, cmp_d);
+    double total = 0;
+    for (size_t i = 0; i < nstops; i++) total += stops_ms[i];
+    out[R_NSTOPS] = (double)nstops;
+    out[R_STOP_MAX] = nstops ? stops_ms[nstops - 1] : 0;
+    out[R_STOP_P99] = nstops ? stops_ms[(size_t)ceil(0.99 * (double)nstops) - 1] : 0;
+    out[R_STOP_TOTAL] = total;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -383,13 +395,7 @@ static int child(void *arg, double *out, int max, char *why, size_t whylen)
         for (int i = 0; i < T; i++) s += ms[i].win[w];
         if (isnan(minwin) || s < minwin) minwin = s;
     }
-    qsort(stops_ms, nstops, sizeof *stops_ms, cmp_d);
-    double total = 0;
-    for (size_t i = 0; i < nstops; i++) total += stops_ms[i];
-    out[R_NSTOPS] = (double)nstops;
-    out[R_STOP_MAX] = nstops ? stops_ms[nstops - 1] : 0;
-    out[R_STOP_P99] = nstops ? stops_ms[(size_t)ceil(0.99 * (double)nstops) - 1] : 0;
-    out[R_STOP_TOTAL] = total;
+    stop_summary(stops_ms, nstops, out);
     out[R_OP_MAX] = (double)opmax / 1e3;
     out[R_OP_P999] = hist_pct(h, ops, 0.999) / 1e3;
     out[R_OP_P99] = hist_pct(h, ops, 0.99) / 1e3;
@@ -447,13 +453,7 @@ static int run_go(const char *go, double *out, char *why, size_t whylen)
         snprintf(why, whylen, "go run failed (status %d)", status);
         return -1;
     }
-    qsort(stops_ms, nstops, sizeof *stops_ms, cmp_d);
-    double total = 0;
-    for (size_t i = 0; i < nstops; i++) total += stops_ms[i];
-    out[R_NSTOPS] = (double)nstops;
-    out[R_STOP_MAX] = nstops ? stops_ms[nstops - 1] : 0;
-    out[R_STOP_P99] = nstops ? stops_ms[(size_t)ceil(0.99 * (double)nstops) - 1] : 0;
-    out[R_STOP_TOTAL] = total;
+    stop_summary(stops_ms, nstops, out);
     out[R_LOST] = 0;
     return R_N;
 }

@@ -33,6 +33,17 @@ static unsigned hash(const char *s)
     return h % NBUCKETS;
 }
 
+/* Symbol "sym<i>" with value i, in an entry from the pool. */
+static void insert(struct entry **buckets, tc_fixalloc *pool, int i)
+{
+    struct entry *e = tc_fixalloc_alloc(pool);
+    snprintf(e->name, sizeof e->name, "sym%d", i);
+    e->value = i;
+    unsigned b = hash(e->name);
+    e->next = buckets[b];
+    buckets[b] = e;
+}
+
 int main(void)
 {
     tc_init(NULL);
@@ -44,15 +55,8 @@ int main(void)
 
     /* Insert 5000 symbols, then delete every other one and insert 2500 more:
      * the second wave reuses the freed entries instead of new memory. */
-    char name[24];
     for (int i = 0; i < 5000; i++) {
-        snprintf(name, sizeof name, "sym%d", i);
-        struct entry *e = tc_fixalloc_alloc(&pool);
-        strcpy(e->name, name);
-        e->value = i;
-        unsigned b = hash(name);
-        e->next = buckets[b];
-        buckets[b] = e;
+        insert(buckets, &pool, i);
     }
     size_t inuse_full = pool.inuse;
     for (unsigned b = 0; b < NBUCKETS; b++) {
@@ -67,13 +71,7 @@ int main(void)
         }
     }
     for (int i = 5000; i < 7500; i++) {
-        snprintf(name, sizeof name, "sym%d", i);
-        struct entry *e = tc_fixalloc_alloc(&pool);
-        strcpy(e->name, name);
-        e->value = i;
-        unsigned b = hash(name);
-        e->next = buckets[b];
-        buckets[b] = e;
+        insert(buckets, &pool, i);
     }
 
     size_t page = tc_sys_page_size();

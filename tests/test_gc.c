@@ -11,16 +11,10 @@
 #include "mark.h"
 #include "sweep.h"
 #include "tc_test.h"
+#include "tc_test_lists.h"
 #include "tricolor.h"
 
 #define CLOBBER ((uintptr_t)0xdeadbeefdeadbeefull)
-
-struct node {
-    uint64_t id;
-    struct node *next;
-    void *other;
-};
-static tc_type *node_t;
 
 static void setup(void)
 {
@@ -32,27 +26,6 @@ static void setup(void)
     c.debug = "clobberfree=1";
     tc_init(&c);
     node_t = TC_TYPE(struct node, next, other);
-}
-
-static struct node *make_list(int n, uint64_t first_id)
-{
-    struct node *head = NULL;
-    for (int i = n - 1; i >= 0; i--) {
-        struct node *x = tc_new(node_t);
-        x->id = first_id + (uint64_t)i;
-        x->next = head;
-        head = x;
-    }
-    return head;
-}
-
-static void check_list(const struct node *x, int n, uint64_t first_id)
-{
-    for (int i = 0; i < n; i++, x = x->next) {
-        CHECK(x != NULL);
-        CHECK_EQ(x->id, first_id + (uint64_t)i);
-    }
-    CHECK(x == NULL);
 }
 
 TC_TEST(object_reachable_only_from_a_registered_root_survives)

@@ -22,14 +22,10 @@
 #include "sweep.h"
 #include "threads.h"
 #include "tc_test.h"
+#include "tc_test_lists.h"
 #include "tricolor.h"
 
-struct node {
-    uint64_t id;
-    struct node *next;
-    void *other;
-};
-static tc_type *node_t, *cell_t;
+static tc_type *cell_t;
 
 struct cell {
     void *p;
@@ -49,28 +45,6 @@ static void setup(void)
 }
 
 static double run_for(double s) { return tc_test_now() + (tc_test_soak() ? 20.0 * s : s); }
-
-static TC_NOINLINE struct node *make_list(int n, uint64_t first_id)
-{
-    struct node *head = NULL;
-    for (int i = n - 1; i >= 0; i--) {
-        struct node *x = tc_new(node_t);
-        CHECK(x != NULL);
-        x->id = first_id + (uint64_t)i;
-        x->next = head;
-        head = x;
-    }
-    return head;
-}
-
-static void check_list(const struct node *x, int n, uint64_t first_id)
-{
-    for (int i = 0; i < n; i++, x = x->next) {
-        CHECK(x != NULL);
-        CHECK_EQ(x->id, first_id + (uint64_t)i);
-    }
-    CHECK(x == NULL);
-}
 
 static uint8_t pattern(uint64_t id, size_t i) { return (uint8_t)(id * 131 + i * 7 + 1); }
 
@@ -860,16 +834,23 @@ static void collect_while_in_handler(void)
     atomic_store(&release_handler, 1);
 }
 
-TC_TEST(thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
+/* Both sigaltstack cases: false (skipped) under TSan. */
+static bool altstack_case_ready(void)
 {
     if (TC_TEST_UNDER_TSAN) {
         printf("skipped: TSan delays signals to its interceptors\n");
-        return;
+        return false;
     }
     setup();
     install_alt_handler();
     atomic_store(&in_handler, 0);
     atomic_store(&release_handler, 0);
+    return true;
+}
+
+TC_TEST(thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
+{
+    if (!altstack_case_ready()) return;
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, altstack_mutator, NULL), 0);
     collect_while_in_handler();
@@ -887,14 +868,7 @@ static void *collector_for_main(void *arg)
  * stack rlimit rather than a pthread allocation. */
 TC_TEST(main_thread_stopped_inside_a_sigaltstack_handler_keeps_its_stack)
 {
-    if (TC_TEST_UNDER_TSAN) {
-        printf("skipped: TSan delays signals to its interceptors\n");
-        return;
-    }
-    setup();
-    install_alt_handler();
-    atomic_store(&in_handler, 0);
-    atomic_store(&release_handler, 0);
+    if (!altstack_case_ready()) return;
     pthread_t t;
     CHECK_EQ(tc_pthread_create(&t, NULL, collector_for_main, NULL), 0);
     altstack_mutator(NULL);
