@@ -133,8 +133,10 @@ enum { LAYOUT_NONE, LAYOUT_BITS, LAYOUT_HEADER };
 
 /* Make the slot x just taken from s into an object: allocated black while
  * the collector marks, its layout recorded, published. Slots come zeroed
- * (the span was cleared when the cache took it). Returns the user address
- * (after the header, if any). */
+ * (the span was cleared when the cache took it). The general path passes
+ * the type and count; the fast path (fast: one object, in-span bits) passes
+ * the type's precomputed bits instead. Returns the user address (after the
+ * header, if any). */
 TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, const tc_type *t,
                                 size_t n, uint64_t bits, bool fast, bool marking)
 {
@@ -148,7 +150,7 @@ TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, co
             mark_new_slot(s, s->freeindex - 1, c);
     }
     if (layout == LAYOUT_BITS) {
-        if (n == 1 && bits != 0)
+        if (fast)
             heapbits_write_small(s, s->freeindex - 1, bits);
         else
             heapbits_set_small(s, x, t, n);
@@ -186,7 +188,6 @@ TC_INLINE uintptr_t malloc_small(mcache *c, size_t size, unsigned kind, int layo
  * allocation) falls through to the general path, which is the only one
  * that refills, assists or triggers a collection. mcache_fast_tls is NULL
  * whenever the fast path must not be taken. */
-TC_INLINE bool fast_path_allowed(const mcache *c) { return c != NULL; }
 
 /* A slot of class spc from c's span if its cache has one, else 0. */
 TC_INLINE uintptr_t small_fast(mcache *c, spanclass spc, int layout, uint64_t bits)
@@ -300,7 +301,7 @@ static TC_NOINLINE void *alloc_noscan_slow(size_t size)
 void *tc_alloc_noscan(size_t size)
 {
     mcache *c = mcache_fast_tls;
-    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
+    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && c != NULL)) {
         critical_enter();
         uintptr_t x;
         if (size < TC_TINY_SIZE)
@@ -330,7 +331,7 @@ static TC_NOINLINE void *alloc_conservative_slow(size_t size)
 void *tc_alloc_conservative(size_t size)
 {
     mcache *c = mcache_fast_tls;
-    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && fast_path_allowed(c))) {
+    if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && c != NULL)) {
         critical_enter();
         size_t rounded = size <= 8 ? 8 : round16(size);
         uintptr_t x = small_fast(c, make_spanclass(size_to_class8[rounded / 8], SPAN_CONSERVATIVE),
@@ -376,7 +377,7 @@ void *tc_new(const tc_type *t)
 {
     mcache *c = mcache_fast_tls;
     /* fast_sizeclass is 0 for every type the fast path cannot serve. */
-    if (tc_likely(t != NULL && t->fast_sizeclass != 0 && fast_path_allowed(c))) {
+    if (tc_likely(t != NULL && t->fast_sizeclass != 0 && c != NULL)) {
         critical_enter();
         uintptr_t x =
             small_fast(c, make_spanclass(t->fast_sizeclass, SPAN_SCAN), LAYOUT_BITS, t->fast_bits);
