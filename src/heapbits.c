@@ -87,7 +87,7 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x)
         it->addr = x;
         it->end = end;
         size_t nw = (end - x) / TC_PTR_SIZE;
-        it->bits = nw >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+        it->bits = tc_low_mask(nw);
         return;
     }
     if (mspan_heapbits_inspan(s)) {
@@ -97,7 +97,7 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x)
         uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
         if (shift + nwords > 64 && shift != 0)
             bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
-        if (nwords < 64) bits &= ((uint64_t)1 << nwords) - 1;
+        bits &= tc_low_mask(nwords);
         it->mode = IT_SPANBITS;
         it->addr = x;
         it->end = x + s->elemsize;
@@ -123,7 +123,7 @@ void heapbits_iter_init(heapbits_iter *it, mspan *s, uintptr_t x)
     it->end = end;
     it->chunk = 0;
     size_t pw = t->ptrdata / TC_PTR_SIZE;
-    it->bits = pw >= 64 ? t->mask[0] : t->mask[0] & (((uint64_t)1 << pw) - 1);
+    it->bits = t->mask[0] & tc_low_mask(pw);
 }
 
 void heapbits_iter_init_range(heapbits_iter *it, mspan *s, uintptr_t x, uintptr_t lo, uintptr_t hi)
@@ -139,7 +139,7 @@ void heapbits_iter_init_range(heapbits_iter *it, mspan *s, uintptr_t x, uintptr_
             return;
         }
         size_t nw = (it->end - lo) / TC_PTR_SIZE;
-        it->bits = nw >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+        it->bits = tc_low_mask(nw);
         return;
     }
     case IT_TYPED: {
@@ -162,7 +162,7 @@ void heapbits_iter_init_range(heapbits_iter *it, mspan *s, uintptr_t x, uintptr_
         it->chunk = word / 64;
         uint64_t m = t->mask[it->chunk];
         size_t left = pw - it->chunk * 64;
-        if (left < 64) m &= ((uint64_t)1 << left) - 1;
+        m &= tc_low_mask(left);
         it->bits = m & (~(uint64_t)0 << (word % 64));
         return;
     }
@@ -194,7 +194,7 @@ uintptr_t heapbits_next(heapbits_iter *it)
             it->addr += 64 * TC_PTR_SIZE;
             if (it->addr >= it->end) return 0;
             size_t nw = (it->end - it->addr) / TC_PTR_SIZE;
-            it->bits = nw >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << nw) - 1);
+            it->bits = tc_low_mask(nw);
         }
     case IT_TYPED: {
         const tc_type *t = it->type;
@@ -215,7 +215,7 @@ uintptr_t heapbits_next(heapbits_iter *it)
             }
             uint64_t m = t->mask[it->chunk];
             size_t left = pw - it->chunk * 64;
-            it->bits = left >= 64 ? m : m & (((uint64_t)1 << left) - 1);
+            it->bits = m & tc_low_mask(left);
         }
     }
     default:

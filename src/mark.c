@@ -134,8 +134,7 @@ void mark_black_fold(mspan *s)
     const uint64_t *alloc = (const uint64_t *)s->alloc_bits;
     for (uint32_t w = from / 64; from < to && w <= (to - 1) / 64; w++) {
         uint32_t lo = w * 64 > from ? w * 64 : from, hi = w * 64 + 64 < to ? w * 64 + 64 : to;
-        uint64_t range = (hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1))
-                         << (lo - w * 64);
+        uint64_t range = tc_low_mask(hi - lo) << (lo - w * 64);
         mark[w] |= range & ~alloc[w]; /* the sweeper owns the span: no one else writes */
     }
     __atomic_store_n(&s->black_gen, 0, __ATOMIC_RELAXED);

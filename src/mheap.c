@@ -388,13 +388,13 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
     s->elem_wordmask = 0;
     if (mspan_heapbits_inspan(s)) {
         s->heapbits = heapbits_span_bitmap(s);
-        s->elem_wordmask = s->elem_words >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->elem_words) - 1;
+        s->elem_wordmask = tc_low_mask(s->elem_words);
     }
     /* Both bitmaps in one call (one trip through the gcbits lock). */
     uint32_t rounded = (uint32_t)tc_align_up(s->nelems, 64);
     s->alloc_bits = gcbits_alloc(2 * rounded);
     s->gcmark_bits = s->alloc_bits + rounded / 8;
-    s->alloc_cache = s->nelems >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nelems) - 1;
+    s->alloc_cache = tc_low_mask(s->nelems);
     atomic_store_explicit(&s->sweepgen,
                           atomic_load_explicit(&mheap_.sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
@@ -584,7 +584,7 @@ void mspan_refill_alloc_cache(mspan *s, uint32_t whichbit)
     memcpy(&w, s->alloc_bits + whichbit / 8, sizeof w); /* bits are 64-bit grouped */
     uint64_t cache = ~w;
     /* No bit for a slot past the end: the fast path trusts every set bit. */
-    if (s->nelems - whichbit < 64) cache &= ((uint64_t)1 << (s->nelems - whichbit)) - 1;
+    cache &= tc_low_mask(s->nelems - whichbit);
     s->alloc_cache = cache;
 }
 
@@ -631,7 +631,7 @@ void mspan_zero_free_slots(mspan *s)
         memcpy(&bits, s->alloc_bits + w / 8, sizeof bits);
         uint64_t free = ~bits;
         if (w < fi) free &= ~(uint64_t)0 << (fi - w);
-        if (n - w < 64) free &= ((uint64_t)1 << (n - w)) - 1;
+        free &= tc_low_mask(n - w);
         while (free != 0) {
             uint32_t a = (uint32_t)__builtin_ctzll(free);
             uint64_t rest = ~(free >> a); /* its lowest set bit ends the run */

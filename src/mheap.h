@@ -454,7 +454,7 @@ static inline void heapbits_set_small(mspan *s, uintptr_t x, const tc_type *t, s
 {
     size_t pw = t->ptrdata / TC_PTR_SIZE; /* <= 64 here */
     uint64_t em = t->mask[0];
-    if (pw < 64) em &= ((uint64_t)1 << pw) - 1;
+    em &= tc_low_mask(pw);
     uint64_t bits = em;
     size_t ew = t->size / TC_PTR_SIZE;
     for (size_t i = 1; i < n; i++) bits |= em << (i * ew);

@@ -244,7 +244,7 @@ static inline uint64_t word_mask(unsigned w, unsigned lo, unsigned hi)
     unsigned a = w * 64, b = a + 64;
     if (hi <= a || lo >= b) return 0;
     unsigned l = lo > a ? lo - a : 0, h = hi < b ? hi - a : 64;
-    uint64_t upto = h == 64 ? ~(uint64_t)0 : (((uint64_t)1 << h) - 1);
+    uint64_t upto = tc_low_mask(h);
     return upto & ~(((uint64_t)1 << l) - 1);
 }
 
@@ -632,7 +632,7 @@ uintptr_t pagealloc_cache_alloc(pagecache *c, size_t npages, size_t *scav)
         uint64_t r = runs_of(free, (unsigned)npages);
         if (r == 0) return 0;
         i = ctz64(r);
-        m = (npages == 64 ? ~(uint64_t)0 : (((uint64_t)1 << npages) - 1)) << i;
+        m = tc_low_mask(npages) << i;
     }
     __atomic_store_n(&c->cache, free & ~m, __ATOMIC_RELAXED);
     /* No popcount for one page: without -mpopcnt it is a libgcc call. */

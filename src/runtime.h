@@ -77,6 +77,12 @@
 static inline uintptr_t tc_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
 static inline uintptr_t tc_align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
 
+/* The n low bits set (all 64 for n >= 64): a shift by 64 is undefined. */
+static inline uint64_t tc_low_mask(uint64_t n)
+{
+    return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
 /* Set bits of x. Baseline x86-64 has no popcnt instruction, and without
  * -mpopcnt the builtin is a call into libgcc; the sweeper counts two words
  * per 64 slots, so do it inline (the classic SWAR sum) unless the compiler

@@ -90,7 +90,7 @@ static bool sweep_span(mspan *s, uint32_t sg)
     const uint64_t *allocw = (const uint64_t *)s->alloc_bits;
     for (uint32_t base = 0; base < n; base += 64) {
         uint32_t left = n - base;
-        uint64_t valid = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
+        uint64_t valid = tc_low_mask(left);
         uint64_t below_fi = fi <= base        ? 0
                             : fi - base >= 64 ? ~(uint64_t)0
                                               : ((uint64_t)1 << (fi - base)) - 1;

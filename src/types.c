@@ -82,7 +82,7 @@ static void set_fast_path(tc_type *t)
     size_t rounded = t->size <= 8 ? 8 : tc_align_up(t->size, 16);
     t->fast_sizeclass = (uint8_t)size_to_sizeclass(rounded);
     size_t pw = t->ptrdata / TC_PTR_SIZE;
-    t->fast_bits = pw >= 64 ? t->mask[0] : t->mask[0] & (((uint64_t)1 << pw) - 1);
+    t->fast_bits = t->mask[0] & tc_low_mask(pw);
 }
 
 /* ---- construction ----------------------------------------------------- */
