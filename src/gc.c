@@ -54,8 +54,8 @@
  * inside a blocking region. mk.mu is a leaf held for a few instructions
  * (never across a stop or a wait other than its own condition's); a
  * mutator takes it, inside a critical section, only to wake sleeping
- * workers (gc_markers_wake), which holds no other lock. Statistics are
- * written by the coordinator and read under co.mu.
+ * workers (gc_markers_wake), which holds no other lock. Statistics
+ * (stats_gc) are written and read under stats_mu, a leaf.
  */
 #include "gc.h"
 
@@ -180,6 +180,12 @@ static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
 #define ASSIST_OVER_CHUNK ((int64_t)64 << 10)
 #define ASSIST_OVERSTEAL  ((int64_t)64 << 10)
 
+/* The cycle's assist state. The plain fields are written at stop #1 with
+ * the world stopped and only read while it runs (the stop orders them).
+ * The atomics are counters, relaxed, except bg_credit: workers add to it
+ * with release and assists take from it with a CAS loop; a stale read only
+ * makes an assist steal less or scan a little more, never lose credit. All
+ * are reset at the next stop #1. */
 static struct {
     uint64_t cycle;               /* ncycles when the parameters were set (stop #1) */
     uint64_t expected;            /* scan work the cycle is expected to need */
@@ -579,6 +585,8 @@ void gc_assist(uint64_t bytes)
 
 #define PAUSE_RING 256
 
+/* stats_gc is written by the coordinator (and a stop's recorder) and read
+ * by tc_read_stats, all under stats_mu, a leaf lock held for a copy. */
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     uint64_t num_gc, num_forced;

@@ -34,7 +34,8 @@
  *
  *   ---- collector (between 2 and 5 above) ----
  *   gc.c co.mu (the coordinator's mailbox: mutators take it only inside a
- *       blocking region), gc.c mk.mu (the markers' handshake and sleep: a
+ *       blocking region), gc.c stats_mu (the collector's statistics),
+ *       gc.c mk.mu (the markers' handshake and sleep: a
  *       mutator takes it inside a critical section only to wake sleeping
  *       markers), barrier.c wbq_mu (the queue of full barrier buffers,
  *       taken inside a critical section): leaves, held for a few

@@ -91,9 +91,7 @@ static bool sweep_span(mspan *s, uint32_t sg)
     for (uint32_t base = 0; base < n; base += 64) {
         uint32_t left = n - base;
         uint64_t valid = tc_low_mask(left);
-        uint64_t below_fi = fi <= base        ? 0
-                            : fi - base >= 64 ? ~(uint64_t)0
-                                              : ((uint64_t)1 << (fi - base)) - 1;
+        uint64_t below_fi = fi <= base ? 0 : tc_low_mask(fi - base);
         uint64_t marked = markw[base / 64] & valid;
         uint64_t allocated = (allocw[base / 64] | below_fi) & valid;
         if (tc_unlikely((marked & ~allocated) != 0)) {
