@@ -221,10 +221,11 @@ void mutator_gc_exit(tc_thread *t)
     if (m == NULL) return;
     critical_enter();
     if (atomic_load(&gc_phase) != GC_OFF)
-        wbuf_flush(m);
-    else
+        wbuf_flush(m); /* shades the records and disposes of m->w */
+    else {
         wbuf_drop(m);
-    gcw_dispose(&m->w);
+        gcw_dispose(&m->w);
+    }
     if (m->wb != NULL) {
         tc_lock(&wbq_mu);
         wbblock_put_free_locked(m->wb);
