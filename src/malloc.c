@@ -322,7 +322,7 @@ static TC_NOINLINE void *alloc_conservative_slow(size_t size)
     mcache *c = get_cache();
     critical_enter();
     uintptr_t x =
-        malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_CONSERVATIVE, LAYOUT_NONE, NULL, 0);
+        malloc_small(c, pointer_object_request(size), SPAN_CONSERVATIVE, LAYOUT_NONE, NULL, 0);
     critical_leave();
     malloc_done();
     return tc_likely(x != 0) ? (void *)x : oom();
@@ -333,9 +333,9 @@ void *tc_alloc_conservative(size_t size)
     mcache *c = mcache_fast_tls;
     if (tc_likely(size - 1 < TC_SMALL_SIZE_MAX && c != NULL)) {
         critical_enter();
-        size_t rounded = size <= 8 ? 8 : round16(size);
-        uintptr_t x = small_fast(c, make_spanclass(size_to_class8[rounded / 8], SPAN_CONSERVATIVE),
-                                 LAYOUT_NONE, 0);
+        uintptr_t x = small_fast(
+            c, make_spanclass(size_to_class8[pointer_object_request(size) / 8], SPAN_CONSERVATIVE),
+            LAYOUT_NONE, 0);
         critical_leave();
         if (tc_likely(x != 0)) return (void *)x;
     }
@@ -358,7 +358,7 @@ static void *new_scan(const tc_type *t, size_t n, size_t size)
     critical_enter();
     uintptr_t x;
     if (size <= HEAPBITS_INSPAN_MAX)
-        x = malloc_small(c, size <= 8 ? 8 : round16(size), SPAN_SCAN, LAYOUT_BITS, t, n);
+        x = malloc_small(c, pointer_object_request(size), SPAN_SCAN, LAYOUT_BITS, t, n);
     else
         x = malloc_small(c, round16(size + MALLOC_HEADER_SIZE), SPAN_SCAN, LAYOUT_HEADER, t, n);
     critical_leave();

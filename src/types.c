@@ -71,16 +71,14 @@ static bool fill_mask(uint64_t *mask, const size_t *offs, size_t n)
     return true;
 }
 
-/* What tc_new's fast path needs (see types.h). Sizes of 17 and more are
- * rounded up to 16 bytes as malloc.c rounds them; a 1..8 byte object takes
- * the 8-byte class. */
+/* What tc_new's fast path needs (see types.h): the class of one object,
+ * its size rounded as malloc.c rounds it (pointer_object_request). */
 static void set_fast_path(tc_type *t)
 {
     t->fast_sizeclass = 0;
     t->fast_bits = 0;
     if (t->ptrdata == 0 || (t->flags & TC_NOTINHEAP) || t->size > TYPE_FAST_MAX) return;
-    size_t rounded = t->size <= 8 ? 8 : tc_align_up(t->size, 16);
-    t->fast_sizeclass = (uint8_t)size_to_sizeclass(rounded);
+    t->fast_sizeclass = (uint8_t)size_to_sizeclass(pointer_object_request(t->size));
     size_t pw = t->ptrdata / TC_PTR_SIZE;
     t->fast_bits = t->mask[0] & tc_low_mask(pw);
 }

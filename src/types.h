@@ -31,6 +31,15 @@ struct tc_type {
     uint64_t fast_bits;
 };
 
+/* The request an object that may hold pointers (typed or conservative) is
+ * rounded to before its size-class lookup: 8 bytes for 1..8 (one word),
+ * else a multiple of 16, so that objects of two words and more stay 16-byte
+ * aligned. malloc.c and the type's fast-path class use the same rule. */
+static inline size_t pointer_object_request(size_t size)
+{
+    return size <= 8 ? 8 : (size + 15) & ~(size_t)15;
+}
+
 /* The largest object that records its layout as in-span heap bits: 64 words
  * (mheap.h's HEAPBITS_INSPAN_MAX is defined as this). */
 #define TYPE_FAST_MAX (64 * TC_PTR_SIZE)
