@@ -234,6 +234,28 @@ TC_NOINLINE static void checkmark_grey(uintptr_t obj, mspan *s, uintptr_t idx, u
 
 /* ---- shading ---------------------------------------------------------------- */
 
+/* Go's findObject for the marker's loops, inlined (mheap_find_object is the
+ * same lookup out of line): the slot start of the allocated object holding
+ * p, with its span and index, or 0. Marking runs only after tc_init, so the
+ * arena index exists. */
+static inline uintptr_t find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
+{
+    uintptr_t ai = arena_index(p);
+    if (tc_unlikely(ai >= ARENA_INDEX_LEN)) return 0;
+    heap_arena *ha = atomic_load_explicit(&mheap_.arenas[ai], memory_order_acquire);
+    if (ha == NULL) return 0;
+    mspan *s = atomic_load_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
+                                    memory_order_acquire);
+    if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE) return 0;
+    uintptr_t start = s->startaddr;
+    if (p - start >= s->limit - start) return 0; /* also p < start: the difference wraps */
+    uintptr_t i = mspan_obj_index(s, p);
+    if (mspan_is_free(s, i)) return 0;
+    *span_out = s;
+    *index_out = i;
+    return start + i * s->elemsize;
+}
+
 /* Shade the object at slot start obj (index idx of span s), found through
  * the pointer stored at slot (0: a stack, register or other non-heap source). */
 static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t slot, gcwork *w)
@@ -248,11 +270,11 @@ static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t 
 }
 
 /* A word from a precise slot. */
-TC_INLINE void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
+static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
 {
     mspan *s;
     uintptr_t idx;
-    uintptr_t obj = mheap_find_object(v, &s, &idx);
+    uintptr_t obj = find_object(v, &s, &idx);
     if (obj != 0) {
         greyobject(obj, s, idx, slot, w);
         return;
@@ -266,7 +288,7 @@ static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w, bo
 {
     mspan *s;
     uintptr_t idx;
-    uintptr_t obj = mheap_find_object(v, &s, &idx);
+    uintptr_t obj = find_object(v, &s, &idx);
     /* Barrier-recorded pointers (shade) and stacks often name objects
      * allocated during this mark: black already, though their bits are set
      * only at termination. Skip them rather than scan what they reach. */
@@ -275,7 +297,7 @@ static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w, bo
      * the object before it. Not in the checkmark pass: whether it applies
      * depends on when a word is scanned, so it would report false misses. */
     if (boundary && (obj == v || obj == 0) && v != 0 && !mark_checkmark_mode) {
-        uintptr_t prev = mheap_find_object(v - 1, &s, &idx);
+        uintptr_t prev = find_object(v - 1, &s, &idx);
         if (prev != 0 && prev != obj && spanclass_kind(s->spanclass) == SPAN_NOSCAN)
             greyobject(prev, s, idx, slot, w);
     }

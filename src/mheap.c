@@ -518,6 +518,17 @@ void mheap_free_span(mspan *s)
 
 /* ---- object lookup --------------------------------------------------------------- */
 
+uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
+{
+    mspan *s = mheap_span_of_heap(p);
+    if (s == NULL) return 0;
+    uintptr_t i = mspan_obj_index(s, p);
+    if (mspan_is_free(s, i)) return 0;
+    if (span_out) *span_out = s;
+    if (index_out) *index_out = i;
+    return s->startaddr + i * s->elemsize;
+}
+
 /* The public lookups may run while the span is being swept: sweep it first
  * (Go's ensureSwept), so its alloc bits and freeindex are one consistent
  * pair. The collector's own lookups run with the world stopped instead.

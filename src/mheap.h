@@ -312,48 +312,30 @@ void mheap_free_span(mspan *s);
  * return their pages. */
 void mheap_flush_page_cache(mcache *c);
 
-/* mheap_span_of once the arena index exists (after tc_init). */
-static inline mspan *span_of_inited(heap_arena *_Atomic *index, uintptr_t p)
+/* The span containing p, or NULL if p is outside every arena or on a free
+ * page. Lock-free; the span may be stale or not in use: check state. */
+static inline mspan *mheap_span_of(uintptr_t p)
 {
     uintptr_t ai = arena_index(p);
-    if (tc_unlikely(ai >= ARENA_INDEX_LEN)) return NULL;
+    heap_arena *_Atomic *index = mheap_.arenas; /* NULL before tc_init */
+    if (tc_unlikely(ai >= ARENA_INDEX_LEN || index == NULL)) return NULL;
     heap_arena *ha = atomic_load_explicit(&index[ai], memory_order_acquire);
     if (ha == NULL) return NULL;
     return atomic_load_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
                                 memory_order_acquire);
 }
-/* The span containing p, or NULL if p is outside every arena or on a free
- * page. Lock-free; the span may be stale or not in use: check state. */
-static inline mspan *mheap_span_of(uintptr_t p)
+/* The in-use span whose objects cover p (p in [start, limit)), else NULL. */
+static inline mspan *mheap_span_of_heap(uintptr_t p)
 {
-    heap_arena *_Atomic *index = mheap_.arenas; /* NULL before tc_init */
-    return tc_unlikely(index == NULL) ? NULL : span_of_inited(index, p);
-}
-/* The in-use span s, if its objects cover p (p in [start, limit)). */
-static inline mspan *span_covering(mspan *s, uintptr_t p)
-{
+    mspan *s = mheap_span_of(p);
     if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
         return NULL;
-    uintptr_t start = s->startaddr;
-    if (p - start >= s->limit - start) return NULL; /* also p < start: the difference wraps */
+    if (p < s->startaddr || p >= s->limit) return NULL;
     return s;
 }
-/* The in-use span whose objects cover p (p in [start, limit)), else NULL. */
-static inline mspan *mheap_span_of_heap(uintptr_t p) { return span_covering(mheap_span_of(p), p); }
 /* Go's findObject: the slot start of the allocated object containing p and
- * its span and slot index (either out pointer may be NULL), or 0 when p is
- * not inside an allocated object's slot. After tc_init only (the arena
- * index must exist). Inline: the markers call it for every pointer. */
-static inline uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
-{
-    mspan *s = span_covering(span_of_inited(mheap_.arenas, p), p);
-    if (s == NULL) return 0;
-    uintptr_t i = mspan_obj_index(s, p);
-    if (mspan_is_free(s, i)) return 0;
-    if (span_out) *span_out = s;
-    if (index_out) *index_out = i;
-    return s->startaddr + i * s->elemsize;
-}
+ * its span, or 0 when p is not inside an allocated object's slot. */
+uintptr_t mheap_find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out);
 
 /* The arena metadata for p, or NULL. */
 static inline heap_arena *mheap_arena_of(uintptr_t p)
