@@ -237,7 +237,11 @@ TC_NOINLINE static void checkmark_grey(uintptr_t obj, mspan *s, uintptr_t idx, u
 /* Go's findObject for the marker's loops, inlined (mheap_find_object is the
  * same lookup out of line): the slot start of the allocated object holding
  * p, with its span and index, or 0. Marking runs only after tc_init, so the
- * arena index exists. */
+ * arena index exists. A copy on purpose: making mheap_find_object the one
+ * inline version (and shade_precise always_inline into the no_sanitize
+ * scanner) left stale use-after-scope poison on the coordinator's stack in
+ * GCC's ASan builds (false reports in gc_spawn_thread, 3 of 8 runs of
+ * torture_stoptheworld), so it was reverted. */
 static inline uintptr_t find_object(uintptr_t p, mspan **span_out, uintptr_t *index_out)
 {
     uintptr_t ai = arena_index(p);

@@ -259,7 +259,7 @@ TC_TEST(layout_recorded_matches_type_for_objects_and_arrays)
     mspan *s;
     void *o = tc_new(tbig);
     uintptr_t x = mheap_find_object((uintptr_t)o, &s, NULL);
-    CHECK(heapbits_object_type(s, x) == tbig);
+    CHECK(x != 0 && heapbits_object_type(s, x) == tbig);
     o = tc_new_array(t3, 5000);
     x = mheap_find_object((uintptr_t)o + 777, &s, NULL);
     CHECK(x == (uintptr_t)o && heapbits_object_type(s, x) == t3);
