@@ -200,7 +200,11 @@ void tc_write_barrier_shade(void *old)
     wbblock *b = m->wb;
     if (tc_unlikely(b == NULL)) b = m->wb = wbblock_get();
     b->p[b->n++] = (uintptr_t)old;
-    if (b->n == WBUF_ENTRIES) wbuf_queue_full(m);
+    if (b->n == WBUF_ENTRIES) {
+        uint64_t t0 = gc_slow_timed() ? tc_mono_ns() : 0;
+        wbuf_queue_full(m);
+        if (t0 != 0) gc_slow_note(GC_SLOW_WBUF, t0);
+    }
     critical_leave();
 }
 

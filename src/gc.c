@@ -89,14 +89,13 @@ static _Atomic uint64_t ncycles;
 
 /* ---- time ------------------------------------------------------------------ */
 
-static uint64_t now_ns(clockid_t clk)
+static uint64_t mono_ns(void) { return tc_mono_ns(); }
+static uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
-    clock_gettime(clk, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-static uint64_t mono_ns(void) { return now_ns(CLOCK_MONOTONIC); }
-static uint64_t thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static uint64_t start_ns; /* tc_init's time: gctrace's and the stats' origin */
 static int ncpu = 1;
@@ -112,6 +111,7 @@ void gc_init(void)
     long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                          : sysconf(_SC_NPROCESSORS_ONLN);
     ncpu = c > 0 ? (int)c : 1;
+    gc_slow_timing = tc_debug.gctrace >= 2;
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
@@ -551,7 +551,7 @@ void gc_assist(uint64_t bytes)
     }
     if (m->assist_credit >= -ASSIST_THRESHOLD) return;
 
-    uint64_t cpu0 = thread_cpu_ns();
+    uint64_t cpu0 = thread_cpu_ns(), t0 = gc_slow_timed() ? tc_mono_ns() : 0;
     /* Past the goal, memory comes first: bigger chunks. */
     int64_t cap = atomic_load_explicit(&gc_heap_live, memory_order_relaxed) > ap.goal
                       ? ASSIST_OVER_CHUNK
@@ -579,6 +579,7 @@ void gc_assist(uint64_t bytes)
     /* No grey object anywhere: the rest of the work is in the workers'
      * hands. Let them run rather than spin; the debt stays. */
     if (done == 0) sched_yield();
+    if (t0 != 0) gc_slow_note(GC_SLOW_ASSIST, t0);
 }
 
 /* ---- statistics ---------------------------------------------------------------- */
@@ -698,6 +699,48 @@ static void print_gctrace(uint64_t n, const cycle *c)
 }
 
 /* gctrace=2: how the cycle's allocation debt was paid. */
+/* ---- the slow-path ledger (gctrace=2) -------------------------------------------- */
+
+/* Relaxed atomics: any thread adds, the coordinator reads and resets them
+ * when it prints; an event that lands between its read and its reset is
+ * lost from one line, which is acceptable for a diagnostic. */
+#define SLOW_LONG_NS 50000u
+
+bool gc_slow_timing;
+static struct {
+    _Atomic uint64_t n, total_ns, max_ns, nlong;
+} slow[GC_SLOW_KINDS];
+
+void gc_slow_note(gc_slow_kind k, uint64_t t0_ns)
+{
+    uint64_t ns = tc_mono_ns() - t0_ns;
+    atomic_fetch_add_explicit(&slow[k].n, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&slow[k].total_ns, ns, memory_order_relaxed);
+    if (ns >= SLOW_LONG_NS) atomic_fetch_add_explicit(&slow[k].nlong, 1, memory_order_relaxed);
+    uint64_t m = atomic_load_explicit(&slow[k].max_ns, memory_order_relaxed);
+    while (ns > m && !atomic_compare_exchange_weak_explicit(
+                         &slow[k].max_ns, &m, ns, memory_order_relaxed, memory_order_relaxed)) {}
+}
+
+static void print_slow_trace(uint64_t n)
+{
+    static const char *const name[GC_SLOW_KINDS] = {"assist", "refill", "large", "wbuf"};
+    char line[512];
+    int len = snprintf(line, sizeof line, "gc %" PRIu64 " slow paths:", n);
+    for (int k = 0; k < GC_SLOW_KINDS; k++) {
+        uint64_t cnt = atomic_exchange_explicit(&slow[k].n, 0, memory_order_relaxed);
+        uint64_t tot = atomic_exchange_explicit(&slow[k].total_ns, 0, memory_order_relaxed);
+        uint64_t max = atomic_exchange_explicit(&slow[k].max_ns, 0, memory_order_relaxed);
+        uint64_t nl = atomic_exchange_explicit(&slow[k].nlong, 0, memory_order_relaxed);
+        if (len > 0 && (size_t)len < sizeof line)
+            len += snprintf(line + len, sizeof line - (size_t)len,
+                            " %s %" PRIu64 " (%.1f us mean, %.0f us max, %" PRIu64 " >= 50 us)%s",
+                            name[k], cnt, cnt ? (double)tot / (double)cnt / 1e3 : 0.0,
+                            (double)max / 1e3, nl, k + 1 < GC_SLOW_KINDS ? "," : "");
+    }
+    fprintf(stderr, "%s\n", line);
+}
+
 static void print_assist_trace(uint64_t n)
 {
     const double KB = 1024.0, MB = 1048576.0;
@@ -821,6 +864,7 @@ static void finish_cycle(cycle *c, uint64_t marked)
     sweep_start_background();
     if (tc_debug.gctrace) print_gctrace(n, c);
     if (tc_debug.gctrace >= 2 && c->concurrent) print_assist_trace(n);
+    if (tc_debug.gctrace >= 2) print_slow_trace(n);
 }
 
 /* Collector I: everything inside one stop. */

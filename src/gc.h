@@ -58,6 +58,21 @@ void gc_init(void);
  * any concurrent marking (lets a test mutate the heap at a known point). */
 extern void (*volatile gc_test_after_snapshot)(void);
 
+/* The slow paths that make one mutator operation slow, timed for
+ * gctrace=2's "slow paths" line (tail-latency diagnosis): how many ran
+ * since the last cycle's line, the longest, and how many took 50 us or more.
+ * Timed only while gc_slow_timed() (two clock reads per slow path). */
+typedef enum gc_slow_kind {
+    GC_SLOW_ASSIST, /* a mark assist that scanned, or yielded for lack of work */
+    GC_SLOW_REFILL, /* a cache refill: lazy sweeping, the page heap, zeroing */
+    GC_SLOW_LARGE,  /* a large allocation: sweeping, the page heap, zeroing */
+    GC_SLOW_WBUF,   /* a full write-barrier buffer handed to the markers */
+    GC_SLOW_KINDS
+} gc_slow_kind;
+extern bool gc_slow_timing;
+static inline bool gc_slow_timed(void) { return gc_slow_timing; }
+void gc_slow_note(gc_slow_kind k, uint64_t t0_ns);
+
 /* Completed cycles. */
 uint64_t gc_cycles(void);
 

@@ -115,7 +115,9 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
     uint32_t i = mspan_next_free_index(s);
     if (i == s->nelems) {
         after_slow = true;
+        uint64_t t0 = gc_slow_timed() ? tc_mono_ns() : 0;
         s = mcache_refill(c, spc);
+        if (t0 != 0) gc_slow_note(GC_SLOW_REFILL, t0);
         if (s == NULL) return 0;
         after_slow_bytes += (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
         i = mspan_next_free_index(s);
@@ -251,6 +253,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     size_t npages = (objsize + TC_PAGE_SIZE - 1) >> TC_PAGE_SHIFT;
     spanclass spc = make_spanclass(0, kind);
     (void)get_cache(); /* attaches the thread; the before-tc_init check */
+    uint64_t t0 = gc_slow_timed() ? tc_mono_ns() : 0;
     /* Sweep as many pages as we take before the heap grows for them. */
     sweep_pages(npages);
     /* From the span to its publication on the mcentral list in one critical
@@ -277,6 +280,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     after_slow = true;
     after_slow_bytes += npages * TC_PAGE_SIZE;
     critical_leave();
+    if (t0 != 0) gc_slow_note(GC_SLOW_LARGE, t0);
     malloc_done();
     return (void *)x;
 }

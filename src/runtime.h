@@ -52,6 +52,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tricolor.h"
 
@@ -99,6 +100,14 @@ static inline unsigned tc_popcount64(uint64_t x)
     return (unsigned)((x * 0x0101010101010101ull) >> 56);
 #endif
 }
+/* CLOCK_MONOTONIC in nanoseconds (vDSO: about 20 ns). */
+static inline uint64_t tc_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline bool tc_is_pow2(uintptr_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 /* ---- fatal errors (debug.c) ---------------------------------------------

@@ -148,12 +148,7 @@ static tc_fixalloc start_pool; /* under start_lock */
 
 static inline uint32_t mode_of(uint32_t s) { return s & THREAD_MODE; }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static uint64_t now_ns(void) { return tc_mono_ns(); }
 
 /* Raw futex calls: async-signal-safe (the caller preserves errno). */
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *timeout)

@@ -4,7 +4,10 @@
  * block or spin, and the misuse it reports. */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "debug.h"
 #include "gc.h"
@@ -165,6 +168,58 @@ TC_TEST(unreachable_memory_is_reused)
     CHECK_MSG(b.heap_mapped <= a.heap_mapped + (8u << 20), "heap grew from %llu to %llu bytes",
               (unsigned long long)a.heap_mapped, (unsigned long long)b.heap_mapped);
     CHECK(b.heap_marked < (4u << 20));
+}
+
+/* gctrace=2's slow-path line counts what the mutators did since the last
+ * line: here every refill and every large allocation of this thread. */
+TC_TEST(gctrace_2_counts_slow_paths)
+{
+    setup();
+    tc_gc();
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    char path[] = "/tmp/tc_test_gctrace_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    dup2(fd, STDERR_FILENO);
+    tc_debug.gctrace = 2;
+    gc_slow_timing = true;
+    /* 8 MiB of nodes: at least 1024 refills of 8 KiB spans. */
+    for (size_t i = 0; i < ((size_t)8 << 20) / sizeof(struct node); i++) (void)tc_new(node_t);
+    for (int i = 0; i < 5; i++) (void)tc_alloc_noscan(1 << 20);
+    tc_gc();
+    gc_slow_timing = false;
+    tc_debug.gctrace = 0;
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    static char out[65536];
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, out, sizeof out - 1);
+    close(fd);
+    out[n > 0 ? n : 0] = 0;
+    /* Cycles the allocations triggered print lines of their own: sum them. */
+    unsigned long long refills = 0, large = 0;
+    int lines = 0;
+    for (const char *line = out; (line = strstr(line, " slow paths: ")) != NULL; line++) {
+        unsigned long long r, l, lg;
+        double mean, max;
+        CHECK_EQ(sscanf(line,
+                        " slow paths: assist %*u (%*f us mean, %*f us max, %*u >= 50 us), "
+                        "refill %llu (%lf us mean, %lf us max, %llu >= 50 us), large %llu",
+                        &r, &mean, &max, &lg, &l),
+                 5);
+        CHECK(r == 0 ? mean == 0 && max == 0 : mean > 0 && mean <= max);
+        CHECK(lg <= r);
+        CHECK(strstr(line, ", wbuf ") != NULL);
+        refills += r;
+        large += l;
+        lines++;
+    }
+    CHECK_MSG(lines >= 1, "no slow-path line in: %s", out);
+    CHECK_MSG(refills >= 1024 && refills <= 4096, "%llu refills", refills);
+    CHECK_EQ(large, 5);
 }
 
 /* Reused slots are cleared in bulk when a cache takes their span (not one
