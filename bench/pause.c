@@ -51,11 +51,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-#define LIST_LEN 16
-#define SEG      4
-#define WIN_NS   10000000ull /* MMU window: 10 ms */
+#define LIST_LEN   16
+#define SEG        4
+#define WIN_NS     10000000ull /* MMU window: 10 ms */
+#define SLOW_OP_NS 50000ull    /* "slow operations": as gctrace=2's slow-path line */
 
 typedef struct node {
     struct node *next;
@@ -180,7 +182,15 @@ typedef struct mut {
     size_t nwin;
     uint64_t max_ns;
     uint64_t t_start;
+    long nivcsw; /* times the kernel preempted this thread during the churn */
 } mut;
+
+/* The calling thread's involuntary context switches so far. */
+static long thread_preemptions(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
 
 static void *mutator(void *arg)
 {
@@ -196,6 +206,7 @@ static void *mutator(void *arg)
     while (atomic_load(&started) < C.threads) sched_yield();
     uint64_t t0 = bh_wall_ns(), end = atomic_load(&end_ns);
     m->t_start = t0;
+    long cs0 = thread_preemptions();
     while (t0 < end && m->ops < cap) {
         uint64_t r = rng_next(&s);
         size_t i = (size_t)m->id + (size_t)(r % mine) * (size_t)C.threads;
@@ -208,6 +219,7 @@ static void *mutator(void *arg)
         m->ops++;
         t0 = t1;
     }
+    m->nivcsw = thread_preemptions() - cs0;
     if (side == SIDE_TC) tc_thread_detach();
     if (B && B->thread_fini) B->thread_fini();
     return NULL;
@@ -266,6 +278,8 @@ enum {
     R_GCS,
     R_LOST,
     R_RSS,
+    R_PREEMPT,
+    R_SLOW,
     R_N
 };
 
@@ -379,9 +393,11 @@ static int child(void *arg, double *out, int max, char *why, size_t whylen)
     }
 
     uint64_t *h = calloc(HIST_N, sizeof(uint64_t)), ops = 0, opmax = 0;
+    long preempt = 0;
     for (int i = 0; i < T; i++) {
         for (int j = 0; j < HIST_N; j++) h[j] += ms[i].hist[j];
         ops += ms[i].ops;
+        preempt += ms[i].nivcsw;
         if (ms[i].max_ns > opmax) opmax = ms[i].max_ns;
     }
     /* The fewest ops in any complete 10 ms window, summed over threads
@@ -405,6 +421,10 @@ static int child(void *arg, double *out, int max, char *why, size_t whylen)
     out[R_GCS] = (double)((side == SIDE_TC ? bh_tc_gc_count() : B->gc_count()) - gc0);
     out[R_LOST] = (double)stops_lost;
     out[R_RSS] = (double)bh_peak_rss_kib() / 1024;
+    out[R_PREEMPT] = (double)preempt / (elapsed / 1e9);
+    uint64_t slow = 0; /* operations of 50 us or more (bucket boundaries are exact there) */
+    for (int j = hist_index(SLOW_OP_NS); j < HIST_N; j++) slow += h[j];
+    out[R_SLOW] = (double)slow / (elapsed / 1e9);
     return R_N;
 }
 
@@ -446,6 +466,8 @@ static int run_go(const char *go, double *out, char *why, size_t whylen)
             out[R_OPS_S] = ops_s, out[R_OPS_CPU_S] = ops_cpu, out[R_OP_MAX] = opmax;
             out[R_OP_P999] = p999, out[R_OP_P99] = p99, out[R_MINWIN] = minwin;
             out[R_GCS] = gcs, out[R_RSS] = rss;
+            out[R_PREEMPT] = NAN; /* goroutines are not threads: not measured */
+            out[R_SLOW] = NAN;
         }
     }
     int status = pclose(f);
@@ -516,6 +538,10 @@ int main(int argc, char **argv)
     int r_cpuu = bh_table_row(&t, "ops/CPU-s on/off", "");
     int r_gcs = bh_table_row(&t, "GC cycles", "");
     int r_rss = bh_table_row(&t, "peak RSS", "MiB");
+    int r_slow = bh_table_row(&t, "ops >= 50 us per s (GC on)", "");
+    int r_slowb = bh_table_row(&t, "ops >= 50 us per s (GC off)", "");
+    int r_pre = bh_table_row(&t, "mutator preemptions/s (GC on)", "");
+    int r_preb = bh_table_row(&t, "mutator preemptions/s (GC off)", "");
 
     char nas[1024] = "";
     uint64_t lost = 0;
@@ -563,6 +589,10 @@ int main(int argc, char **argv)
         t.v[r_cpuu][c] = on[R_OPS_CPU_S] / off[R_OPS_CPU_S];
         t.v[r_gcs][c] = on[R_GCS];
         t.v[r_rss][c] = on[R_RSS];
+        t.v[r_slow][c] = on[R_SLOW];
+        t.v[r_slowb][c] = off[R_SLOW];
+        t.v[r_pre][c] = on[R_PREEMPT];
+        t.v[r_preb][c] = off[R_PREEMPT];
     }
     snprintf(note, sizeof note,
              "ops/s, utilisation and MMU rows: higher is better; GC off: %.0f s churn, at most "

@@ -579,7 +579,7 @@ void gc_assist(uint64_t bytes)
     /* No grey object anywhere: the rest of the work is in the workers'
      * hands. Let them run rather than spin; the debt stays. */
     if (done == 0) sched_yield();
-    if (t0 != 0) gc_slow_note(GC_SLOW_ASSIST, t0);
+    if (t0 != 0) gc_slow_note(done == 0 ? GC_SLOW_YIELD : GC_SLOW_ASSIST, t0);
 }
 
 /* ---- statistics ---------------------------------------------------------------- */
@@ -724,8 +724,8 @@ void gc_slow_note(gc_slow_kind k, uint64_t t0_ns)
 
 static void print_slow_trace(uint64_t n)
 {
-    static const char *const name[GC_SLOW_KINDS] = {"assist", "refill", "large", "wbuf"};
-    char line[512];
+    static const char *const name[GC_SLOW_KINDS] = {"assist", "yield", "refill", "large", "wbuf"};
+    char line[768];
     int len = snprintf(line, sizeof line, "gc %" PRIu64 " slow paths:", n);
     for (int k = 0; k < GC_SLOW_KINDS; k++) {
         uint64_t cnt = atomic_exchange_explicit(&slow[k].n, 0, memory_order_relaxed);

@@ -63,7 +63,8 @@ extern void (*volatile gc_test_after_snapshot)(void);
  * since the last cycle's line, the longest, and how many took 50 us or more.
  * Timed only while gc_slow_timed() (two clock reads per slow path). */
 typedef enum gc_slow_kind {
-    GC_SLOW_ASSIST, /* a mark assist that scanned, or yielded for lack of work */
+    GC_SLOW_ASSIST, /* a mark assist that scanned */
+    GC_SLOW_YIELD,  /* a mark assist that found no work and yielded the CPU */
     GC_SLOW_REFILL, /* a cache refill: lazy sweeping, the page heap, zeroing */
     GC_SLOW_LARGE,  /* a large allocation: sweeping, the page heap, zeroing */
     GC_SLOW_WBUF,   /* a full write-barrier buffer handed to the markers */

@@ -207,6 +207,7 @@ TC_TEST(gctrace_2_counts_slow_paths)
         double mean, max;
         CHECK_EQ(sscanf(line,
                         " slow paths: assist %*u (%*f us mean, %*f us max, %*u >= 50 us), "
+                        "yield %*u (%*f us mean, %*f us max, %*u >= 50 us), "
                         "refill %llu (%lf us mean, %lf us max, %llu >= 50 us), large %llu",
                         &r, &mean, &max, &lg, &l),
                  5);
