@@ -11,7 +11,10 @@
  *      room by taking it out of nelems). Allocation writes the object's
  *      bits: the type's mask, repeated for each array element, zero bits
  *      for the slot's slack. A 512-byte object's bits span at most two
- *      bitmap words.
+ *      bitmap words. One exception: a span that is empty when a cache
+ *      takes it gets all its bits set at once (heapbits_fill_if_empty), and
+ *      tc_new's fast path then writes nothing for a type whose every word
+ *      is a pointer (its bits are already right).
  *   2. Small objects above 512 bytes: a 16-byte header at the slot's start
  *      holding the type and the bytes of data to scan (n * type size); the
  *      caller gets slot + 16. The collector tiles the type's mask over the
@@ -44,6 +47,18 @@ void heapbits_init_span(mspan *s)
      * here instead of two later, and stale bits never show in a checker. */
     size_t bytes = s->npages * TC_PAGE_SIZE / TC_PTR_SIZE / 8;
     memset(heapbits_span_bitmap(s), 0, bytes);
+}
+
+void heapbits_fill_if_empty(mspan *s)
+{
+    s->heapbits_ones = 0;
+    if (s->alloc_count != 0 || !mspan_heapbits_inspan(s)) return;
+    /* Empty and owned by the caller's cache: no object to read bits of. */
+    size_t nbits = (size_t)s->nelems * s->elem_words;
+    uint64_t *bm = s->heapbits;
+    memset(bm, 0xff, nbits / 64 * sizeof *bm);
+    if (nbits % 64) bm[nbits / 64] |= tc_low_mask(nbits % 64);
+    s->heapbits_ones = 1;
 }
 
 uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n)

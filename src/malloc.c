@@ -152,10 +152,10 @@ TC_INLINE uintptr_t finish_slot(mcache *c, mspan *s, uintptr_t x, int layout, co
             mark_new_slot(s, s->freeindex - 1, c);
     }
     if (layout == LAYOUT_BITS) {
-        if (fast)
-            heapbits_write_small(s, s->freeindex - 1, bits);
-        else
+        if (!fast)
             heapbits_set_small(s, x, t, n);
+        else if (bits != s->elem_wordmask || !s->heapbits_ones) /* else set at the refill */
+            heapbits_write_small(s, s->freeindex - 1, bits);
     } else if (layout == LAYOUT_HEADER) {
         x = heapbits_set_type(s, x, t, n); /* writes the header, returns x + 16 */
     }

@@ -125,6 +125,7 @@ mspan *mcentral_refill_span(mcentral *c, mspan *old)
     /* Zero-initialisation of reused slots happens here, in bulk, not per
      * object on the allocation fast path. */
     mspan_zero_free_slots(s);
+    heapbits_fill_if_empty(s);
 #ifndef NDEBUG
     mspan_check(s); /* debug builds: every span an mcache takes is checked */
 #endif

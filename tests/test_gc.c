@@ -14,6 +14,7 @@
 #include "mark.h"
 #include "sweep.h"
 #include "tc_test.h"
+#include "tc_test_heap.h"
 #include "tc_test_lists.h"
 #include "tricolor.h"
 
@@ -168,6 +169,53 @@ TC_TEST(unreachable_memory_is_reused)
     CHECK_MSG(b.heap_mapped <= a.heap_mapped + (8u << 20), "heap grew from %llu to %llu bytes",
               (unsigned long long)a.heap_mapped, (unsigned long long)b.heap_mapped);
     CHECK(b.heap_marked < (4u << 20));
+}
+
+/* tc_new's fast path writes no heap bits for a type whose every word is a
+ * pointer when its span was empty at the refill (the refill set them all);
+ * every other case writes its own. Objects of five layouts, interleaved in
+ * the same spans, must each read back exactly, in fresh spans and in spans
+ * reused after a collection (partly live: their free slots keep stale
+ * bits). */
+TC_TEST(heap_bits_are_exact_for_every_layout_in_fresh_and_reused_spans)
+{
+    setup();
+    size_t o_pp[] = {0, 8}, o_pi[] = {0}, o_ip[] = {8}, o_p4[] = {0, 8, 16, 24},
+           o_p3[] = {0, 8, 16};
+    const struct {
+        tc_type *t;
+        const size_t *offs;
+        size_t n;
+    } lay[] = {
+        {tc_type_new("ptr_ptr", 16, o_pp, 2, 0), o_pp, 2},
+        {tc_type_new("ptr_int", 16, o_pi, 1, 0), o_pi, 1},
+        {tc_type_new("int_ptr", 16, o_ip, 1, 0), o_ip, 1},
+        {tc_type_new("four_ptrs", 32, o_p4, 4, 0), o_p4, 4},
+        {tc_type_new("three_ptrs_in_32", 24, o_p3, 3, 0), o_p3, 3},
+    };
+    enum { N = 20000, L = sizeof lay / sizeof lay[0] };
+    void **keep = calloc(N, sizeof *keep);
+    CHECK(keep != NULL);
+    tc_root *r = tc_root_register(keep, N * sizeof *keep, NULL, 0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            if (keep[i] != NULL) continue;
+            int k = (i * 7 + round) % L;
+            void *p = keep[i] = tc_new(lay[k].t);
+            CHECK(p != NULL);
+            uintptr_t got[8];
+            size_t n = tc_test_pointer_slots(p, got, 8);
+            CHECK_MSG(n == lay[k].n, "%s at %p (round %d): %zu pointer slots, expected %zu",
+                      lay[k].t->name, p, round, n, lay[k].n);
+            for (size_t j = 0; j < n; j++) CHECK_EQ(got[j], (uintptr_t)p + lay[k].offs[j]);
+        }
+        /* Free two of every three; their spans come back partly live. */
+        for (int i = 0; i < N; i++)
+            if (i % 3 != 0) keep[i] = NULL;
+        tc_gc();
+    }
+    tc_root_unregister(r);
+    free(keep);
 }
 
 /* gctrace=2's slow-path line counts what the mutators did since the last

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mheap.h"
+#include "tc_test_heap.h"
 #include "tricolor.h"
 #include "types.h"
 
@@ -204,17 +205,7 @@ TC_TEST(lookup_finds_every_interior_offset_of_every_class)
 /* The pointer slots the collector would walk for the object at user address p. */
 static size_t walk(void *p, uintptr_t *out, size_t max)
 {
-    mspan *s;
-    uintptr_t x = mheap_find_object((uintptr_t)p, &s, NULL);
-    CHECK(x != 0);
-    heapbits_iter it;
-    heapbits_iter_init(&it, s, x);
-    size_t n = 0;
-    for (uintptr_t a; (a = heapbits_next(&it)) != 0;) {
-        CHECK(n < max);
-        out[n++] = a;
-    }
-    return n;
+    return tc_test_pointer_slots(p, out, max);
 }
 
 static void check_layout(const tc_type *t, size_t n, const size_t *offs, size_t noffs)
