@@ -142,11 +142,28 @@ extern __thread volatile int tc_critical_depth TC_TLS_IE;
  * was inside a critical section; cleared by critical_leave_slow once parked. */
 extern __thread volatile int tc_stop_deferred TC_TLS_IE;
 
-static inline void critical_enter(void) { tc_critical_depth++; }
+/* The signal fences keep the compiler from moving the section's memory
+ * accesses across the depth updates (volatile orders only volatile
+ * accesses): the stop signal must never find an update of runtime state
+ * half outside the section. They emit no instruction. */
+static inline void critical_enter(void)
+{
+    tc_critical_depth++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
 void critical_leave_slow(void);
+/* critical_leave without its call: leave the section and say whether the
+ * caller must now call critical_leave_slow (it left the outermost section
+ * and a stop was deferred). For allocation fast paths, which then make that
+ * call from a separate function so that they need no saved registers. */
+static inline bool critical_leave_needs_slow(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    return --tc_critical_depth == 0 && tc_unlikely(tc_stop_deferred);
+}
 static inline void critical_leave(void)
 {
-    if (--tc_critical_depth == 0 && tc_unlikely(tc_stop_deferred)) critical_leave_slow();
+    if (critical_leave_needs_slow()) critical_leave_slow();
 }
 
 typedef struct tc_mutex {
