@@ -86,13 +86,24 @@ quiet cmake -S "$consumer_src" -B "$cbuild" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_C_FLAGS="${san_flags[*]:-}" -DCMAKE_EXE_LINKER_FLAGS="${san_flags[*]:-}"
 quiet cmake --build "$cbuild"
 # The shared consumer must resolve libtricolor from the prefix, not elsewhere.
-# ldd runs the binary's loader; under TSan that start-up occasionally fails on
-# its own (address-space layout), so one failed probe is retried.
+# ldd runs the binary's loader; under TSan, on a loaded machine, that start-up
+# now and then fails on its own (address-space layout; three probes in a row
+# failed once in CI, with the whole suite running beside it), so a failed
+# probe is retried after a pause, and the last output is shown if all fail.
+ldd_out=""
 loads_from_prefix() {
-    LD_LIBRARY_PATH=$libdir ldd "$cbuild/consumer" 2>/dev/null | grep -q "=> $libdir/libtricolor.so"
+    ldd_out=$(LD_LIBRARY_PATH=$libdir ldd "$cbuild/consumer" 2>&1) &&
+        grep -q "=> $libdir/libtricolor.so" <<<"$ldd_out"
 }
-loads_from_prefix || loads_from_prefix || loads_from_prefix ||
+loaded=0
+for attempt in 1 2 3 4 5 6; do
+    if loads_from_prefix; then loaded=1; break; fi
+    sleep "0.$attempt"
+done
+if [ "$loaded" != 1 ]; then
+    printf 'ldd output (attempt %s):\n%s\n' "$attempt" "$ldd_out"
     fail "$cbuild/consumer does not load libtricolor.so from $libdir"
+fi
 echo "find_package(tricolor):"
 run_consumer "$cbuild/consumer"
 run_consumer "$cbuild/consumer_static"
