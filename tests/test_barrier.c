@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include "barrier.h"
 #include "debug.h"
@@ -290,6 +291,7 @@ static void lose_an_object(int use_barrier)
     root[0].p = h;
     scrub_stack();
     gc_test_after_snapshot = pause_marking;
+    uint64_t paused_cycle = gc_cycles() + 1;
     gc_collect(GC_TRIGGER_HEAP); /* asks for a cycle and returns */
     /* Wait for the snapshot in a blocking region: the cycle's first stop
      * must not wait for this thread. */
@@ -311,8 +313,18 @@ static void lose_an_object(int use_barrier)
     else
         h->a = NULL; /* the omitted barrier */
     o = NULL;
+    /* Let marking go on only from inside a blocking region, and stay there
+     * until that cycle ends: a thread the mark-termination stop catches
+     * running has its registers and stack rescanned, and O's address may
+     * still sit in one (o's last value is a dead store). On a loaded
+     * machine the coordinator could finish the mark before this thread
+     * reached tc_gc's blocking region, so every try kept O by the rescan
+     * (CI saw eight in a row once). */
+    tc_blocking_enter();
     sem_post(&mutation_done);
-    tc_gc(); /* waits for the cycle above to end (and one more) */
+    while (gc_cycles() < paused_cycle) usleep(1000);
+    tc_blocking_leave();
+    tc_gc();
     CHECK_EQ(((struct node *)root[1].p)->a->id, 42);
 }
 
