@@ -402,11 +402,10 @@ static TC_NOINLINE void *new_after_stop(uintptr_t x, const tc_type *t)
 void *tc_new(const tc_type *t)
 {
     mcache *c = mcache_fast_tls;
-    /* fast_sizeclass is 0 for every type the fast path cannot serve. */
-    if (tc_likely(t != NULL && t->fast_sizeclass != 0 && c != NULL)) {
+    /* fast_spanclass is 0 for every type the fast path cannot serve. */
+    if (tc_likely(t != NULL && t->fast_spanclass != 0 && c != NULL)) {
         critical_enter();
-        uintptr_t x =
-            small_fast(c, make_spanclass(t->fast_sizeclass, SPAN_SCAN), LAYOUT_BITS, t->fast_bits);
+        uintptr_t x = small_fast(c, t->fast_spanclass, LAYOUT_BITS, t->fast_bits);
         if (tc_unlikely(critical_leave_needs_slow())) return new_after_stop(x, t);
         if (tc_likely(x != 0)) return (void *)x;
     }

@@ -14,6 +14,7 @@
 #include "pagealloc.h"
 #include "runtime.h"
 #include "sizeclasses.h"
+#include "spanclass.h"
 #include "types.h"
 
 struct pagealloc;
@@ -45,26 +46,6 @@ static inline uintptr_t arena_base(uintptr_t idx)
 /* The type header of a small object > 512 bytes with pointers. 16 bytes, not
  * Go's 8, so that the object after it stays 16-byte aligned. */
 #define MALLOC_HEADER_SIZE 16
-
-/* ---- span classes ----------------------------------------------------------
- * A span class is a size class and a scan kind. The kind says how the
- * collector scans every object of the span, so it never needs a per-object
- * bit for it:
- *   SPAN_SCAN          precise: the pointer layout is recorded (heapbits.c)
- *   SPAN_NOSCAN        no pointers: never scanned
- *   SPAN_CONSERVATIVE  every aligned word of the object may be a pointer
- * Size class 0 is the large-object class: one object per span. */
-enum { SPAN_SCAN = 0, SPAN_NOSCAN = 1, SPAN_CONSERVATIVE = 2, SPAN_KINDS = 3 };
-#define TC_NUM_SPAN_CLASSES (TC_NUM_SIZE_CLASSES * SPAN_KINDS)
-
-typedef uint16_t spanclass;
-
-static inline spanclass make_spanclass(unsigned sizeclass, unsigned kind)
-{
-    return (spanclass)(sizeclass * SPAN_KINDS + kind);
-}
-static inline unsigned spanclass_sizeclass(spanclass spc) { return spc / SPAN_KINDS; }
-static inline unsigned spanclass_kind(spanclass spc) { return spc % SPAN_KINDS; }
 
 /* ---- mspan ------------------------------------------------------------------
  * A run of pages: either npages pages cut into nelems objects of one size

@@ -75,10 +75,11 @@ static bool fill_mask(uint64_t *mask, const size_t *offs, size_t n)
  * its size rounded as malloc.c rounds it (pointer_object_request). */
 static void set_fast_path(tc_type *t)
 {
-    t->fast_sizeclass = 0;
+    t->fast_spanclass = 0;
     t->fast_bits = 0;
     if (t->ptrdata == 0 || (t->flags & TC_NOTINHEAP) || t->size > TYPE_FAST_MAX) return;
-    t->fast_sizeclass = (uint8_t)size_to_sizeclass(pointer_object_request(t->size));
+    t->fast_spanclass =
+        make_spanclass(size_to_sizeclass(pointer_object_request(t->size)), SPAN_SCAN);
     size_t pw = t->ptrdata / TC_PTR_SIZE;
     t->fast_bits = t->mask[0] & tc_low_mask(pw);
 }

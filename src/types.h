@@ -14,6 +14,7 @@
 #define TC_TYPES_H
 
 #include "runtime.h"
+#include "spanclass.h"
 
 struct tc_type {
     const char *name;     /* for error messages; copied into persistent memory */
@@ -24,10 +25,11 @@ struct tc_type {
     const uint64_t *mask; /* ptrdata / TC_PTR_SIZE bits */
     /* For tc_new's fast path, set once by tc_type_new: a type with pointers,
      * not TC_NOTINHEAP, whose one object keeps its pointer bits in the span
-     * (at most TYPE_FAST_MAX bytes) has here the size class of one object
-     * and those bits (mask[0] cut to ptrdata); every other type has
-     * fast_sizeclass 0 and goes the general way. */
-    uint8_t fast_sizeclass;
+     * (at most TYPE_FAST_MAX bytes) has here the span class of one object
+     * (its size class, SPAN_SCAN) and those bits (mask[0] cut to ptrdata);
+     * every other type has fast_spanclass 0 (a class no small object uses)
+     * and goes the general way. */
+    spanclass fast_spanclass;
     uint64_t fast_bits;
 };
 
