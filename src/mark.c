@@ -31,7 +31,10 @@
  *     mark bits the alloc bits;
  *   - every object whose bit is set is either black (scanned, or noscan) or
  *     in exactly one work buffer (grey);
- *   - marking runs only while gc_phase != GC_OFF.
+ *   - marking runs only while gc_phase != GC_OFF;
+ *   - no span is freed or changes its bounds while marking runs (only the
+ *     sweeper frees spans, and every span is swept before stop #1): a
+ *     drain may remember the last span it looked up (span_cache).
  *
  * Concurrency: mark bits are set with an atomic test-and-set on their
  * 64-bit word, after a plain test (several markers may shade the same
@@ -286,6 +289,45 @@ static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
     if (tc_unlikely(tc_debug.invalidptr) && mheap_span_of(v) != NULL) bad_pointer(v, slot);
 }
 
+/* The span the last precise pointer of a drain led to. Pointers scanned one
+ * after another often lead into the same span (children allocated next to
+ * their parent): then the arena, span-table and state lookups are skipped.
+ * Valid for one drain call, which runs inside one mark phase: a span found
+ * in use stays in use, at the same bounds, until the sweep after the mark. */
+typedef struct span_cache {
+    uintptr_t start, len; /* len 0: empty */
+    mspan *s;
+} span_cache;
+
+/* shade_precise with the drain's span cache. */
+static inline void shade_precise_cached(uintptr_t v, uintptr_t slot, gcwork *w, span_cache *sc)
+{
+    mspan *s = sc->s;
+    if (tc_unlikely(v - sc->start >= sc->len)) {
+        uintptr_t ai = arena_index(v);
+        heap_arena *ha = tc_likely(ai < ARENA_INDEX_LEN)
+                             ? atomic_load_explicit(&mheap_.arenas[ai], memory_order_acquire)
+                             : NULL;
+        s = ha == NULL ? NULL
+                       : atomic_load_explicit(&ha->spans[(v >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
+                                              memory_order_acquire);
+        if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE ||
+            v - s->startaddr >= s->limit - s->startaddr) {
+            shade_precise(v, slot, w); /* not an object: the uncached path decides */
+            return;
+        }
+        sc->start = s->startaddr;
+        sc->len = s->limit - s->startaddr;
+        sc->s = s;
+    }
+    uintptr_t i = mspan_obj_index(s, v);
+    if (tc_unlikely(mspan_is_free(s, i))) {
+        shade_precise(v, slot, w);
+        return;
+    }
+    greyobject(sc->start + i * s->elemsize, s, i, slot, w);
+}
+
 /* A word from a conservative source: anything that does not point at an
  * allocated object is an integer. */
 static inline void shade_conservative(uintptr_t v, uintptr_t slot, gcwork *w, bool boundary)
@@ -389,9 +431,9 @@ static TC_SCAN_ATTR void scan_oblet(uintptr_t b, mspan *s, gcwork *w)
  * too, so the attributes match): a call per grey object cost a frame of
  * six saved registers, 15 of its ~200 instructions on binary-trees. */
 static inline __attribute__((always_inline, no_sanitize("address", "thread"))) void
-scanobject_inline(uintptr_t b, gcwork *w)
+scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
 {
-    mspan *s = mheap_span_of(b);
+    mspan *s = b - sc->start < sc->len ? sc->s : mheap_span_of(b);
     uintptr_t elemsize = s->elemsize, end = b + elemsize;
     if (tc_unlikely(mspan_is_large(s)) && s->limit - s->startaddr > OBLET_BYTES) {
         scan_oblet(b, s, w);
@@ -412,7 +454,7 @@ scanobject_inline(uintptr_t b, gcwork *w)
              * this function covers it. */
             uintptr_t v = *(volatile const uintptr_t *)slot;
             if (v < 4096 || (v >= b && v < end)) continue; /* nil-ish, or into itself */
-            shade_precise(v, slot, w);
+            shade_precise_cached(v, slot, w, sc);
         }
         w->scan_work += elemsize;
         return;
@@ -431,7 +473,11 @@ scanobject_inline(uintptr_t b, gcwork *w)
     w->scan_work += elemsize;
 }
 
-TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w) { scanobject_inline(b, w); }
+TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w)
+{
+    span_cache sc = {0, 0, NULL};
+    scanobject_inline(b, w, &sc);
+}
 
 /* ---- draining ------------------------------------------------------------------ */
 
@@ -472,8 +518,9 @@ TC_SCAN_ATTR void mark_drain(gcwork *w)
 {
     prefetch_queue q = {.n = 0};
     unsigned n = 0;
+    span_cache sc = {0, 0, NULL};
     for (uintptr_t obj; (obj = next_grey(w, &q)) != 0;) {
-        scanobject_inline(obj, w);
+        scanobject_inline(obj, w, &sc);
         /* Keep idle markers fed: offer work now and then. */
         if ((++n & 63) == 0) gcw_balance(w);
     }
@@ -484,10 +531,11 @@ TC_SCAN_ATTR uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget)
     prefetch_queue q = {.n = 0};
     uint64_t start = w->scan_work;
     unsigned n = 0;
+    span_cache sc = {0, 0, NULL};
     while (w->scan_work - start < scan_budget) {
         uintptr_t obj = next_grey(w, &q);
         if (obj == 0) break;
-        scanobject_inline(obj, w);
+        scanobject_inline(obj, w, &sc);
         if ((++n & 63) == 0) gcw_balance(w);
     }
     for (; q.n != 0; q.n--) gcw_put(w, q.obj[(q.head + q.n - 1) % PREFETCH_DEPTH]);
