@@ -44,7 +44,10 @@
  * Markers read other threads' stacks and the heap while those threads are
  * stopped; the functions that do are excluded from AddressSanitizer (a stack
  * scan reads redzones by design) and ThreadSanitizer (the reads are ordered
- * by the stop, which TSan cannot see through a signal handler).
+ * by the stop, which TSan cannot see through a signal handler). The drain
+ * loops are excluded too, because they inline scanobject; besides the heap
+ * they touch only their own work buffers (the shared lists are reached
+ * through gcwork.c, which stays instrumented).
  *
  * Checkmark mode (TC_DEBUG=gccheckmark=1): after a mark, gc.c re-marks the
  * heap with the world stopped on one thread, using a separate bitmap per
