@@ -71,12 +71,32 @@ static void pools_init_locked(void)
     }
 }
 
+/* The free list, under wbq_mu: an empty buffer off it (NULL if none), and
+ * a buffer back onto it. */
+static wbblock *wbblock_pop_free_locked(void)
+{
+    wbblock *b = wbq_free;
+    if (b != NULL) wbq_free = b->next;
+    return b;
+}
+static void wbblock_put_free_locked(wbblock *b)
+{
+    b->n = 0;
+    b->next = wbq_free;
+    wbq_free = b;
+}
+static void wbblock_put_free(wbblock *b)
+{
+    tc_lock(&wbq_mu);
+    wbblock_put_free_locked(b);
+    tc_unlock(&wbq_mu);
+}
+
 /* An empty buffer: from the free list, else newly allocated. */
 static wbblock *wbblock_get(void)
 {
     tc_lock(&wbq_mu);
-    wbblock *b = wbq_free;
-    if (b != NULL) wbq_free = b->next;
+    wbblock *b = wbblock_pop_free_locked();
     tc_unlock(&wbq_mu);
     if (b == NULL) {
         tc_lock(&mutator_mu);
@@ -88,13 +108,6 @@ static wbblock *wbblock_get(void)
     b->next = NULL;
     b->n = 0;
     return b;
-}
-
-static void wbblock_put_free_locked(wbblock *b)
-{
-    b->n = 0;
-    b->next = wbq_free;
-    wbq_free = b;
 }
 
 bool wbq_nonempty(void) { return atomic_load_explicit(&wbq_nfull, memory_order_acquire) != 0; }
@@ -111,9 +124,7 @@ bool wbq_shade_one(gcwork *w)
     tc_unlock(&wbq_mu);
     if (b == NULL) return false;
     for (size_t i = 0; i < b->n; i++) shade(b->p[i], w);
-    tc_lock(&wbq_mu);
-    wbblock_put_free_locked(b);
-    tc_unlock(&wbq_mu);
+    wbblock_put_free(b);
     return true;
 }
 
@@ -144,14 +155,9 @@ static void wbuf_queue_full(mutator_gc *m)
     full->next = wbq_full;
     wbq_full = full;
     atomic_fetch_add_explicit(&wbq_nfull, 1, memory_order_release);
-    wbblock *b = wbq_free;
-    if (b != NULL) wbq_free = b->next;
+    wbblock *b = wbblock_pop_free_locked(); /* n is 0 on the free list */
     tc_unlock(&wbq_mu);
-    if (b != NULL) {
-        b->next = NULL;
-        b->n = 0;
-    }
-    m->wb = b; /* NULL: the next record allocates one */
+    m->wb = b; /* NULL: the next record gets one (wbblock_get) */
     gc_markers_wake();
 }
 
@@ -231,9 +237,7 @@ void mutator_gc_exit(tc_thread *t)
         gcw_dispose(&m->w);
     }
     if (m->wb != NULL) {
-        tc_lock(&wbq_mu);
-        wbblock_put_free_locked(m->wb);
-        tc_unlock(&wbq_mu);
+        wbblock_put_free(m->wb);
         m->wb = NULL;
     }
     /* What this thread marked counts toward the cycle's total even though

@@ -70,6 +70,8 @@ typedef enum gc_slow_kind {
     GC_SLOW_WBUF,   /* a full write-barrier buffer handed to the markers */
     GC_SLOW_KINDS
 } gc_slow_kind;
+/* Set once, by tc_init (gctrace >= 2), before any thread allocates; only
+ * read after that, so a plain bool. */
 extern bool gc_slow_timing;
 static inline bool gc_slow_timed(void) { return gc_slow_timing; }
 void gc_slow_note(gc_slow_kind k, uint64_t t0_ns);

@@ -304,12 +304,12 @@ static TC_NOINLINE void *alloc_noscan_slow(size_t size)
 
 /* A fast path's critical section ended with a stop deferred: park for it
  * (critical_leave_slow), then return the slot the fast path took, or take
- * the general path if it took none. Out of line and reached by a tail call,
- * so that the fast paths save no registers. */
-static TC_NOINLINE void *noscan_after_stop(uintptr_t x, size_t size)
+ * the general path (slow) if it took none. Out of line and reached by a
+ * tail call, so that the fast paths save no registers. */
+static TC_NOINLINE void *sized_after_stop(uintptr_t x, size_t size, void *(*slow)(size_t))
 {
     critical_leave_slow();
-    return x != 0 ? (void *)x : alloc_noscan_slow(size);
+    return x != 0 ? (void *)x : slow(size);
 }
 
 void *tc_alloc_noscan(size_t size)
@@ -323,7 +323,8 @@ void *tc_alloc_noscan(size_t size)
         else /* round16(size) / 8 indexes the 8-byte-step table */
             x = small_fast(c, make_spanclass(size_to_class8[((size + 15) >> 4) * 2], SPAN_NOSCAN),
                            LAYOUT_NONE, 0);
-        if (tc_unlikely(critical_leave_needs_slow())) return noscan_after_stop(x, size);
+        if (tc_unlikely(critical_leave_needs_slow()))
+            return sized_after_stop(x, size, alloc_noscan_slow);
         if (tc_likely(x != 0)) return (void *)x;
     }
     return alloc_noscan_slow(size);
@@ -342,12 +343,6 @@ static TC_NOINLINE void *alloc_conservative_slow(size_t size)
     return tc_likely(x != 0) ? (void *)x : oom();
 }
 
-static TC_NOINLINE void *conservative_after_stop(uintptr_t x, size_t size)
-{
-    critical_leave_slow();
-    return x != 0 ? (void *)x : alloc_conservative_slow(size);
-}
-
 void *tc_alloc_conservative(size_t size)
 {
     mcache *c = mcache_fast_tls;
@@ -356,7 +351,8 @@ void *tc_alloc_conservative(size_t size)
         uintptr_t x = small_fast(
             c, make_spanclass(size_to_class8[pointer_object_request(size) / 8], SPAN_CONSERVATIVE),
             LAYOUT_NONE, 0);
-        if (tc_unlikely(critical_leave_needs_slow())) return conservative_after_stop(x, size);
+        if (tc_unlikely(critical_leave_needs_slow()))
+            return sized_after_stop(x, size, alloc_conservative_slow);
         if (tc_likely(x != 0)) return (void *)x;
     }
     return alloc_conservative_slow(size);
@@ -393,6 +389,7 @@ static TC_NOINLINE void *new_slow(const tc_type *t)
     return new_scan(t, 1, t->size);
 }
 
+/* sized_after_stop for tc_new. */
 static TC_NOINLINE void *new_after_stop(uintptr_t x, const tc_type *t)
 {
     critical_leave_slow();

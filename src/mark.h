@@ -63,21 +63,10 @@ void mark_black_begin(void);
  * marking is over. */
 void mark_black_fold(mspan *s);
 
-/* Allocate black: slot idx of s, just allocated by the thread owning c
- * while marking runs (new objects hold no pointers yet: no scan). Inline:
- * during a long mark every allocation pays it. */
-static inline void mark_new_slot(mspan *s, uintptr_t idx, mcache *c)
-{
-    uint32_t gen = __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED);
-    if (tc_unlikely(__atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) != gen))
-        mark_black_record(s, (uint32_t)idx, gen);
-    __atomic_store_n(&s->black_to, (uint32_t)idx + 1, __ATOMIC_RELAXED);
-    c->black_bytes += s->elemsize;
-}
-
-/* The allocation fast path's half of it, which makes no call: whether s's
- * black range is already open in this generation (if not, the general path
- * takes the allocation and records it), then the extension. */
+/* Whether s's black range is open in this generation, and extending it to
+ * slot idx, just allocated by the thread owning c: the allocation fast
+ * path's half of allocate-black, which makes no call (a span whose range
+ * is not open goes to the general path, which records it). */
 static inline bool mark_black_open(const mspan *s)
 {
     return __atomic_load_n(&s->black_gen, __ATOMIC_RELAXED) ==
@@ -87,6 +76,16 @@ static inline void mark_black_extend(mspan *s, uintptr_t idx, mcache *c)
 {
     __atomic_store_n(&s->black_to, (uint32_t)idx + 1, __ATOMIC_RELAXED);
     c->black_bytes += s->elemsize;
+}
+
+/* Allocate black: slot idx of s, just allocated by the thread owning c
+ * while marking runs (new objects hold no pointers yet: no scan). Inline:
+ * during a long mark every allocation pays it. */
+static inline void mark_new_slot(mspan *s, uintptr_t idx, mcache *c)
+{
+    if (tc_unlikely(!mark_black_open(s)))
+        mark_black_record(s, (uint32_t)idx, __atomic_load_n(&mark_black_gen, __ATOMIC_RELAXED));
+    mark_black_extend(s, idx, c);
 }
 
 /* Checkmark pass bracketing (world stopped). */

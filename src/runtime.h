@@ -100,13 +100,15 @@ static inline unsigned tc_popcount64(uint64_t x)
     return (unsigned)((x * 0x0101010101010101ull) >> 56);
 #endif
 }
-/* CLOCK_MONOTONIC in nanoseconds (vDSO: about 20 ns). */
-static inline uint64_t tc_mono_ns(void)
+/* A clock in nanoseconds. */
+static inline uint64_t tc_clock_ns(clockid_t clk)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clk, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+/* CLOCK_MONOTONIC (vDSO: about 20 ns). */
+static inline uint64_t tc_mono_ns(void) { return tc_clock_ns(CLOCK_MONOTONIC); }
 
 static inline bool tc_is_pow2(uintptr_t x) { return x != 0 && (x & (x - 1)) == 0; }
 

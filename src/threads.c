@@ -148,8 +148,6 @@ static tc_fixalloc start_pool; /* under start_lock */
 
 static inline uint32_t mode_of(uint32_t s) { return s & THREAD_MODE; }
 
-static uint64_t now_ns(void) { return tc_mono_ns(); }
-
 /* Raw futex calls: async-signal-safe (the caller preserves errno). */
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val, const struct timespec *timeout)
 {
@@ -619,7 +617,7 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
     if (self != NULL) resume_running(self, THREAD_BLOCKING);
     tls_stop_reason = reason;
 
-    uint64_t t0 = now_ns();
+    uint64_t t0 = tc_mono_ns();
     atomic_store_explicit(&threads_stop_pending, 1, memory_order_seq_cst);
     int nthreads = 0;
     for (tc_thread *t = registry; t != NULL; t = t->next) {
@@ -633,7 +631,8 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
      * it, and one that never reaches a safepoint keeps it for a whole time
      * slice (measured: 4 ms median stops with 4 spinners on 2 CPUs). A
      * cooperative thread that is not running gets the signal instead. */
-    while (count_running(self, NULL) > 0 && now_ns() - t0 < STOP_SPIN_NS) __builtin_ia32_pause();
+    while (count_running(self, NULL) > 0 && tc_mono_ns() - t0 < STOP_SPIN_NS)
+        __builtin_ia32_pause();
 
     uint64_t nsig = 0;
     for (tc_thread *t = registry; t != NULL; t = t->next) {
@@ -654,7 +653,7 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
         uint32_t seq = atomic_load_explicit(&parked_seq, memory_order_seq_cst);
         tc_thread *first = NULL;
         if (count_running(self, &first) == 0) break;
-        if (!warned && now_ns() - t0 > STOP_WARN_NS) {
+        if (!warned && tc_mono_ns() - t0 > STOP_WARN_NS) {
             tc_warn("threads_stop_world(%s): thread %d has not stopped after 1s (is signal %d "
                     "blocked or handled by someone else?)",
                     reason, (int)first->tid, stop_signal);
@@ -666,7 +665,7 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
         atomic_store_explicit(&stopper_asleep, 0, memory_order_relaxed);
     }
 
-    uint64_t ns = now_ns() - t0;
+    uint64_t ns = tc_mono_ns() - t0;
     atomic_store_explicit(&stop_stats.last_ns, ns, memory_order_relaxed);
     atomic_store_explicit(&stop_stats.last_nthreads, (uint64_t)nthreads, memory_order_relaxed);
     atomic_fetch_add_explicit(&stop_stats.nstops, 1, memory_order_relaxed);

@@ -40,6 +40,27 @@ double tc_test_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+const char *tc_test_capture_stderr(void (*fn)(void))
+{
+    static char buf[64 << 10];
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    char path[] = "/tmp/tc_test_stderr_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(saved >= 0 && fd >= 0);
+    unlink(path);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    close(fd);
+    return buf;
+}
+
 pid_t tc_test_fork_child(int *read_fd)
 {
     int fds[2];

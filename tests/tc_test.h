@@ -101,6 +101,9 @@ static inline uint64_t tc_rand(uint64_t *state)
 }
 int tc_test_soak(void);
 double tc_test_now(void); /* monotonic seconds */
+/* Run fn with stderr going to a temporary file; what it wrote (at most
+ * 64 KiB, NUL-terminated, in a buffer the next call reuses). */
+const char *tc_test_capture_stderr(void (*fn)(void));
 
 /* Death tests: the child runs with stderr redirected into a pipe that the
  * parent reads; the parent asserts the child died of SIGABRT with substr in

@@ -220,17 +220,8 @@ TC_TEST(heap_bits_are_exact_for_every_layout_in_fresh_and_reused_spans)
 
 /* gctrace=2's slow-path line counts what the mutators did since the last
  * line: here every refill and every large allocation of this thread. */
-TC_TEST(gctrace_2_counts_slow_paths)
+static void allocate_traced(void)
 {
-    setup();
-    tc_gc();
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    char path[] = "/tmp/tc_test_gctrace_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    unlink(path);
-    dup2(fd, STDERR_FILENO);
     tc_debug.gctrace = 2;
     gc_slow_timing = true;
     /* 8 MiB of nodes: at least 1024 refills of 8 KiB spans. */
@@ -239,14 +230,13 @@ TC_TEST(gctrace_2_counts_slow_paths)
     tc_gc();
     gc_slow_timing = false;
     tc_debug.gctrace = 0;
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    static char out[65536];
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, out, sizeof out - 1);
-    close(fd);
-    out[n > 0 ? n : 0] = 0;
+}
+
+TC_TEST(gctrace_2_counts_slow_paths)
+{
+    setup();
+    tc_gc();
+    const char *out = tc_test_capture_stderr(allocate_traced);
     /* Cycles the allocations triggered print lines of their own: sum them. */
     unsigned long long refills = 0, large = 0;
     int lines = 0;

@@ -7,27 +7,6 @@
 #include "init.h"
 #include "tc_test.h"
 
-/* Capture what fn writes to stderr (warnings). */
-static const char *capture_stderr(void (*fn)(void))
-{
-    static char buf[4096];
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    char path[] = "/tmp/tc_test_stderr_XXXXXX";
-    int fd = mkstemp(path);
-    unlink(path);
-    dup2(fd, STDERR_FILENO);
-    fn();
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    buf[n > 0 ? n : 0] = 0;
-    close(fd);
-    return buf;
-}
-
 static void parse_good(void)
 {
     debug_parse("gctrace=1,gcstress=25,,invalidptr=0,hugepages=0,gcidlemark=1");
@@ -37,7 +16,7 @@ static void parse_bad(void) { debug_parse("nosuch=1,gctrace=x,gcmarkers,clobberf
 TC_TEST(tc_debug_sets_known_knobs)
 {
     debug_reset();
-    const char *out = capture_stderr(parse_good);
+    const char *out = tc_test_capture_stderr(parse_good);
     CHECK_EQ(strlen(out), 0);
     CHECK_EQ(tc_debug.gctrace, 1);
     CHECK_EQ(tc_debug.gcstress, 25);
@@ -54,7 +33,7 @@ TC_TEST(tc_debug_sets_known_knobs)
 TC_TEST(tc_debug_warns_once_per_bad_item_and_keeps_going)
 {
     debug_reset();
-    const char *out = capture_stderr(parse_bad);
+    const char *out = tc_test_capture_stderr(parse_bad);
     CHECK(strstr(out, "tricolor: warning: TC_DEBUG: unknown setting 'nosuch'") != NULL);
     CHECK(strstr(out, "bad value in 'gctrace=x'") != NULL);
     CHECK(strstr(out, "'gcmarkers' is not name=value") != NULL);
@@ -97,7 +76,7 @@ static void config_from_env(void)
 
 TC_TEST(config_reads_the_environment)
 {
-    const char *out = capture_stderr(config_from_env);
+    const char *out = tc_test_capture_stderr(config_from_env);
     CHECK(strstr(out, "TC_MEMLIMIT=lots is not a byte count") != NULL);
     tc_config c;
     tc_config_default(&c);
