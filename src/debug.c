@@ -22,7 +22,7 @@
 
 #include "runtime.h"
 
-tc_debug_knobs tc_debug = {.invalidptr = 1, .hugepages = 1};
+tc_debug_knobs tc_debug = {.invalidptr = 1, .hugepages = 1, .gcidlemark = 1};
 
 static void emit_line(const char *prefix, const char *fmt, va_list ap)
 {

@@ -20,7 +20,7 @@ typedef struct tc_debug_knobs {
     int gcstress;       /* N > 0: collect every N allocations */
     int gcmarkers;      /* N > 0: number of mark workers; 0 means the CPU count */
     int hugepages;      /* 1 (default): ask for transparent huge pages on the heap */
-    int gcidlemark;     /* 1: CPUs no mutator uses mark in full (idle workers); default 0 */
+    int gcidlemark;     /* 1 (default): CPUs no mutator uses mark in full (idle workers) */
 } tc_debug_knobs;
 
 extern tc_debug_knobs tc_debug;

@@ -13,7 +13,10 @@
  *      snapshot: those are written without barriers). Start the world.
  *   2. Concurrent mark: background mark workers, aiming at 25% of the CPUs
  *      (dedicated workers, or one fractional worker that sleeps off its
- *      excess), scan the barriered roots, shade the barrier buffers the
+ *      excess) plus, by default, the CPUs no mutator wants (idle marking:
+ *      more workers when threads sat idle at stop #1, and each worker's share
+ *      re-counted as it goes, so that returning mutators get their CPUs
+ *      back within a slice), scan the barriered roots, shade the barrier buffers the
  *      mutators queued, and drain the grey set, banking their scan work as
  *      credit; allocating threads pay for their allocation with that credit
  *      or, when it runs out, with short mark assists (below); write barriers
@@ -273,7 +276,8 @@ static struct {
     int nhelpers;    /* helper threads started so far; under mu */
     int nproc;       /* markers in this mark, the caller included */
     bool concurrent; /* paced background marking, world running */
-    double util;     /* concurrent: each worker's CPU share */
+    double util;     /* concurrent: each worker's CPU share, at least */
+    bool idle;       /* concurrent: workers also take the CPUs mutators leave idle */
     uint64_t t0;     /* concurrent: when the phase began */
     _Atomic int nwait;
     int nsleeping;              /* concurrent markers blocked on work_cv; under mu */
@@ -294,13 +298,36 @@ static void sleep_ns(uint64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* A concurrent worker above its CPU share sleeps off the excess. */
-static void pace(uint64_t cpu0)
+/* A concurrent worker's CPU share now: its part of the 25%, or with idle
+ * marking its part of the CPUs that no mutator wants at the moment, if that
+ * is more. Asked again at every pace(), so that workers started for idle
+ * CPUs give them back within a slice once mutators return (a thread that
+ * leaves a blocking region, or one that sat in request_cycle's when the
+ * world stopped): the kernel cannot be told to prefer the mutators. */
+static double worker_share(void)
 {
-    uint64_t cpu = thread_cpu_ns() - cpu0, wall = tc_mono_ns() - mk.t0;
-    double allowed = mk.util * (double)wall;
-    if ((double)cpu > allowed + 200000.0) {
-        uint64_t excess = (uint64_t)(((double)cpu - allowed) / mk.util);
+    if (!mk.idle) return mk.util;
+    double u = (double)(ncpu - threads_count_running()) / mk.nproc;
+    return u > 1.0 ? 1.0 : u < mk.util ? mk.util : u;
+}
+
+/* A concurrent worker's account: CPU time used against CPU time allowed,
+ * the share integrated over wall time since the mark began. */
+typedef struct pacing {
+    uint64_t cpu0, wall;
+    double allowed;
+} pacing;
+
+/* A concurrent worker above its allowance sleeps off the excess. */
+static void pace(pacing *p)
+{
+    uint64_t now = tc_mono_ns();
+    double share = worker_share();
+    p->allowed += share * (double)(now - p->wall);
+    p->wall = now;
+    uint64_t cpu = thread_cpu_ns() - p->cpu0;
+    if ((double)cpu > p->allowed + 200000.0) {
+        uint64_t excess = (uint64_t)(((double)cpu - p->allowed) / share);
         sleep_ns(excess < 2000000 ? excess : 2000000);
     }
 }
@@ -344,6 +371,7 @@ void gc_markers_wake(void)
 static void mark_worker_run(gcwork *w)
 {
     uint64_t cpu0 = thread_cpu_ns();
+    pacing pc = {.cpu0 = cpu0, .wall = mk.t0};
     for (;;) {
         while (markroot_claim_and_run(w)) {}
         if (mk.concurrent) {
@@ -358,7 +386,7 @@ static void mark_worker_run(gcwork *w)
                 if (done == 0 && !wbq_nonempty()) break;
                 assist_flush_bg_credit(done);
                 if (work_full_nonempty()) gc_markers_wake();
-                pace(cpu0);
+                pace(&pc);
             }
         } else {
             while (wbq_shade_one(w)) {}
@@ -421,8 +449,8 @@ static int markers_wanted(void)
 
 /* Mark from the prepared root jobs with nproc markers, the calling thread
  * being marker 0. concurrent: the world runs; each marker keeps to util of
- * a CPU. */
-static int mark_run(int nproc, bool concurrent, double util)
+ * a CPU, or with idle to more when mutators leave CPUs idle (worker_share). */
+static int mark_run(int nproc, bool concurrent, double util, bool idle)
 {
     pthread_mutex_lock(&mk.mu);
     while (mk.nhelpers < nproc - 1 && mk.nhelpers + 1 < MAX_MARKERS) {
@@ -439,6 +467,7 @@ static int mark_run(int nproc, bool concurrent, double util)
     mk.nproc = nproc;
     mk.concurrent = concurrent;
     mk.util = util;
+    mk.idle = idle;
     mk.t0 = tc_mono_ns();
     atomic_store(&mk.nwait, 0);
     atomic_store(&mk.cpu_ns, 0);
@@ -647,12 +676,14 @@ typedef struct cycle {
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
     uint64_t idle_cpu; /* the part of bg_cpu that ran on CPUs no mutator was using */
     int running;       /* threads running mutator code at stop #1 */
+    const tc_thread *asker; /* the thread whose allocation asked for the cycle and went on */
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
     uint64_t stop_ns;        /* time to stop the world (the longest of the stops) */
     uint64_t flush_stops_ns; /* stops that flushed barrier buffers and found work */
     size_t nthreads;
     bool concurrent;
+    bool idle_marked; /* the workers ran at 1.5x their share or more: idle CPUs helped */
 } cycle;
 
 static void count_thread(tc_thread *t, void *arg)
@@ -663,11 +694,17 @@ static void count_thread(tc_thread *t, void *arg)
 
 /* With the world stopped, a thread that was running mutator code is
  * parked; one that sat in a blocking region (waiting for this very cycle,
- * say) is not. */
+ * say) is not. The exception is the thread whose allocation asked for the
+ * cycle: it is usually still in request_cycle's blocking region when the
+ * world stops, and about to return to its program. (Counted as idle, its
+ * CPU went to an idle marker, three threads shared two CPUs and
+ * binary-trees' only thread lost 1-4 thousand time slices a run.) Compared,
+ * never dereferenced: the asker may have exited since. */
 static void count_running(tc_thread *t, void *arg)
 {
+    cycle *c = arg;
     uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-    if ((s & THREAD_MODE) == THREAD_PARKED) ++*(int *)arg;
+    if ((s & THREAD_MODE) == THREAD_PARKED || t == c->asker) c->running++;
 }
 
 static void print_gctrace(uint64_t n, const cycle *c)
@@ -747,20 +784,8 @@ static void print_assist_trace(uint64_t n)
             (double)last_scan_work / MB, (double)ap.expected / MB);
 }
 
-/* The trigger for the next cycle: start early enough that marking, at the
- * allocation rate seen during this one, ends at the goal (runway), kept
- * between 70% and 95% of the way from the marked heap to the goal (Go's
- * bounds). */
-static uint64_t trigger_for(uint64_t marked, uint64_t goal, uint64_t grown_during_mark)
-{
-    uint64_t span = goal > marked ? goal - marked : 0;
-    uint64_t lo = marked + span * 7 / 10, hi = marked + span * 95 / 100;
-    uint64_t runway = grown_during_mark + grown_during_mark / 10;
-    uint64_t t = goal > runway ? goal - runway : 0;
-    return t < lo ? lo : t > hi ? hi : t;
-}
-
 static uint64_t last_growth; /* heap growth during the last concurrent mark */
+static bool last_idle;        /* idle CPUs did much of the last paced mark (cycle.idle_marked) */
 
 static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
 {
@@ -812,13 +837,30 @@ static void finish_cycle(cycle *c, uint64_t marked)
     c->heap2 = marked;
     uint64_t goal_before = c->goal;
     c->goal = pacer_goal();
-    if (c->concurrent) last_growth = c->heap1 > c->heap0 ? c->heap1 - c->heap0 : 0;
+    /* The runway estimate comes from cycles that ran beside the program:
+     * one that tc_gc or gcstress waited for saw no allocation and, with idle
+     * marking, every CPU idle. The growth is what the mutators allocated
+     * while the workers marked; with assists they were slowed down, so
+     * scale it to what the workers alone would have let them allocate
+     * (by the share of the scan work the assists did, at most 4x). */
+    if (c->concurrent && c->why == GC_TRIGGER_HEAP) {
+        last_growth = c->heap1 > c->heap0 ? c->heap1 - c->heap0 : 0;
+        uint64_t assisted = atomic_load(&ap.assist_work);
+        if (last_scan_work > assisted) {
+            double f = (double)last_scan_work / (double)(last_scan_work - assisted);
+            last_growth = (uint64_t)((double)last_growth * (f > 4.0 ? 4.0 : f));
+        }
+        last_idle = c->idle_marked;
+    }
     /* Collector I starts at the goal itself; the concurrent one earlier. */
     if (!c->concurrent)
         pacer_set_trigger_fraction(1.0);
     else if (c->goal != PACER_GOAL_NONE && c->goal > marked)
-        pacer_set_trigger_fraction((double)(trigger_for(marked, c->goal, last_growth) - marked) /
-                                   (double)(c->goal - marked));
+        pacer_set_trigger_fraction(
+            (double)(pacer_next_trigger(marked, c->goal, last_growth, last_idle,
+                                        mheap_resident_bytes()) -
+                     marked) /
+            (double)(c->goal - marked));
     if (tc_debug.gcstoptheworld == 2) sweep_finish();
     c->t_end = tc_mono_ns();
     c->stw2_cpu += thread_cpu_ns() - cpu0;
@@ -878,7 +920,7 @@ static void run_cycle_stw(cycle *c)
     c->stw1_cpu = thread_cpu_ns() - cpu0;
     markroot_prepare_stw(true);
     c->roots = markroot_bytes();
-    c->nproc = mark_run(markers_wanted(), false, 1.0);
+    c->nproc = mark_run(markers_wanted(), false, 1.0, false);
     markroot_done();
     c->bg_cpu = atomic_load(&mk.cpu_ns);
     check_no_grey_left();
@@ -898,7 +940,7 @@ static void run_cycle_concurrent(cycle *c)
     cycle_scan_work = 0;
     stop_the_world(c, "gc sweep termination", &c->t_stop1);
     threads_for_each(count_thread, &c->nthreads);
-    threads_for_each(count_running, &c->running);
+    threads_for_each(count_running, c);
     if (!sweep_done()) tc_throw("gc: sweeping unfinished when the world stopped");
     drop_tiny_blocks();
     threads_for_each(drop_barrier_buffer, NULL);
@@ -932,12 +974,12 @@ static void run_cycle_concurrent(cycle *c)
     if (tc_debug.gcidlemark && idle > target) target = idle;
     int nbg = (int)(target + 0.5);
     if (nbg < 1) nbg = 1;
-    double util = target / nbg;
-    if (util > 1.0) util = 1.0;
     if (tc_debug.gcmarkers > 0 && tc_debug.gcmarkers < nbg) nbg = tc_debug.gcmarkers;
+    double util = base / nbg;
+    if (util > 1.0) util = 1.0;
     markroot_prepare_concurrent();
-    uint64_t a0 = atomic_load(&assist_ns_total);
-    mark_run(nbg, true, util);
+    uint64_t a0 = atomic_load(&assist_ns_total), tm0 = tc_mono_ns();
+    mark_run(nbg, true, util, tc_debug.gcidlemark != 0);
     c->bg_cpu = atomic_load(&mk.cpu_ns);
     uint64_t marked = take_marked_bytes();
     mutator_totals tot = {0};
@@ -965,18 +1007,20 @@ static void run_cycle_concurrent(cycle *c)
         pthread_mutex_unlock(&stats_mu);
         threads_start_world();
         markroot_clear();
-        mark_run(nbg, true, util);
+        mark_run(nbg, true, util, tc_debug.gcidlemark != 0);
         c->bg_cpu += atomic_load(&mk.cpu_ns);
         marked += take_marked_bytes();
     }
     c->assist_cpu = atomic_load(&assist_ns_total) - a0;
-    /* What ran above the 25% share ran on otherwise idle CPUs. */
-    c->idle_cpu = (uint64_t)((double)c->bg_cpu * (1.0 - base / target));
+    /* What ran above the 25% share ran on CPUs the mutators left idle. */
+    double share = (base < nbg ? base : nbg) * (double)(tc_mono_ns() - tm0);
+    c->idle_cpu = (double)c->bg_cpu > share ? c->bg_cpu - (uint64_t)share : 0;
+    c->idle_marked = (double)c->idle_cpu > share / 2;
     markroot_prepare_rescan();
     /* What is left is small (barrier buffers, a few rescanned stacks): one
      * marker drains it. Waking helpers would put their scheduling latency
      * into the pause (termination waits for every marker to check in). */
-    c->nproc = mark_run(1, false, 1.0);
+    c->nproc = mark_run(1, false, 1.0, false);
     markroot_done();
     check_no_grey_left();
     marked += take_marked_bytes() + tot.marked + take_black_bytes() +
@@ -993,6 +1037,7 @@ static struct {
     pthread_cond_t start_cv, done_cv;
     bool started;       /* the thread exists */
     bool requested;     /* a cycle is wanted */
+    const tc_thread *asker; /* the thread that asked and went on (NULL: none, or it waits) */
     gc_reason why;      /* the strongest reason asked for */
     uint64_t completed; /* cycles finished */
     uint64_t running;   /* the cycle in progress (0: none) */
@@ -1014,11 +1059,13 @@ static void *coordinator(void *arg)
     for (;;) {
         while (!co.requested) pthread_cond_wait(&co.start_cv, &co.mu);
         gc_reason why = co.why;
+        const tc_thread *asker = co.asker;
+        co.asker = NULL;
         co.requested = false;
         co.running = co.completed + 1;
         pthread_mutex_unlock(&co.mu);
 
-        cycle c = {.why = why, .t_start = tc_mono_ns()};
+        cycle c = {.why = why, .t_start = tc_mono_ns(), .asker = asker};
         sweep_finish();
         c.concurrent = tc_debug.gcstoptheworld == 0;
         if (c.concurrent)
@@ -1041,7 +1088,8 @@ static void *coordinator(void *arg)
  * (and its stack is scanned from here). */
 static void request_cycle(gc_reason why, bool wait)
 {
-    bool attached = thread_self() != NULL;
+    tc_thread *self = thread_self();
+    bool attached = self != NULL;
     /* No pthread_cancel while in here: pthread_cond_wait is a cancellation
      * point, and a thread cancelled there would unwind holding co.mu inside
      * a blocking region. A pending cancel acts at its next cancellation
@@ -1058,6 +1106,7 @@ static void request_cycle(gc_reason why, bool wait)
     /* A cycle already running started before this call: wait for the next. */
     uint64_t target = (co.running ? co.running : co.completed) + 1;
     if (!co.requested || why == GC_TRIGGER_FORCED) co.why = why;
+    co.asker = wait ? NULL : self;
     co.requested = true;
     pthread_cond_signal(&co.start_cv);
     if (wait)

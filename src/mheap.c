@@ -720,6 +720,18 @@ void mspan_check(const mspan *s)
 #undef SPAN_FAIL
 }
 
+uint64_t mheap_resident_bytes(void)
+{
+    if (!mheap_.initialised) return 0;
+    pagealloc_counts pc = {0};
+    tc_lock(&mheap_.lock);
+    pagealloc_counts_read(mheap_.pages, &pc);
+    tc_unlock(&mheap_.lock);
+    /* Pages start scavenged (never touched) and become so again when
+     * returned to the OS: the rest are resident, in use or free. */
+    return (uint64_t)(pc.total_pages - pc.scavenged_pages) * TC_PAGE_SIZE;
+}
+
 void mheap_check(void)
 {
     tc_lock(&mheap_.lock);

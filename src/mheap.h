@@ -299,6 +299,11 @@ void mheap_free_span(mspan *s);
  * mcache_release_all calls it, so a detaching thread and every collection
  * return their pages. */
 void mheap_flush_page_cache(mcache *c);
+/* Heap bytes the process holds resident: pages handed out at least once
+ * and not returned to the OS since, in use or free (Go's HeapSys -
+ * HeapReleased). Takes the heap lock. The pacer lets a heap grow into them
+ * for free. */
+uint64_t mheap_resident_bytes(void);
 
 /* The span containing p, or NULL if p is outside every arena or on a free
  * page. Lock-free; the span may be stale or not in use: check state. */

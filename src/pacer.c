@@ -12,10 +12,11 @@
  *     goal       = min(gogc_goal, limit_goal); GOGC off: limit_goal alone.
  * The trigger: a cycle starts when heap_live reaches
  *     trigger = marked + (goal - marked) * trigger_frac,
- * where the collector sets trigger_frac after each cycle (gc.c: early
- * enough that marking, at the allocation rate it just saw, ends at the
- * goal, within Go's bounds of 0.7 and 0.95); 1.0 with the world-stopped
- * collector, which needs no runway. Before any cycle: 0.875.
+ * where the collector sets trigger_frac after each cycle from
+ * pacer_next_trigger (early enough that marking, at the allocation rate it
+ * just saw, ends at the goal; at least 0.7 as in Go, or less after marks that
+ * idle CPUs did, at most 0.95); 1.0 with the world-stopped collector, which
+ * needs no runway. Before any cycle: 0.875.
  *
  * Concurrency: settings, goal and trigger are relaxed atomics: the
  * allocation slow path reads the trigger without a lock, and a stale value
@@ -81,10 +82,36 @@ void pacer_commit(const pacer_inputs *in)
     tc_unlock(&pacer_mu);
 }
 
+/* Start early enough that marking, at the allocation rate the last mark
+ * saw, ends at the goal (the runway: that growth plus 10%), kept between a
+ * floor and 95% of the way from the marked heap to the goal.
+ *
+ * The floor is Go's 70% when the workers keep to their 25% share: a cycle
+ * that starts earlier marks longer beside allocation, everything allocated
+ * meanwhile is black and counted live, and that raises the next goal (Go
+ * keeps the floor for peak RSS). Starting later is paid by assists on the
+ * mutators' threads. When idle CPUs did much of the marking, assists are
+ * the only cost the program sees, so the floor drops to 10% while the next
+ * goal, should this mark's black allocation be a whole runway, still fits in
+ * the heap memory the process already holds (growing into it costs no RSS);
+ * to 60% beyond that. docs/gc.md, "Pacing with idle marking", has the
+ * measurements behind the numbers. */
+uint64_t pacer_next_trigger(uint64_t marked, uint64_t goal, uint64_t grown, bool idle_marked,
+                            uint64_t resident)
+{
+    if (goal == PACER_GOAL_NONE || goal <= marked) return goal;
+    uint64_t span = goal - marked, runway = grown + grown / 10;
+    uint64_t next_goal = goal + 2 * runway;
+    uint64_t floor_pct = !idle_marked ? 70 : next_goal <= resident ? 10 : 60;
+    uint64_t lo = marked + span / 100 * floor_pct, hi = marked + span / 100 * 95;
+    uint64_t t = goal > runway ? goal - runway : 0;
+    return t < lo ? lo : t > hi ? hi : t;
+}
+
 void pacer_set_trigger_fraction(double f)
 {
     tc_lock(&pacer_mu);
-    trigger_frac = f < 0.5 ? 0.5 : f > 1.0 ? 1.0 : f;
+    trigger_frac = f < 0.0 ? 0.0 : f > 1.0 ? 1.0 : f;
     recompute_locked();
     tc_unlock(&pacer_mu);
 }

@@ -24,8 +24,9 @@ void pacer_init(int gc_percent, int64_t memory_limit);
 void pacer_commit(const pacer_inputs *in);
 
 /* Where the trigger sits between the marked heap (0) and the goal (1); the
- * collector sets it after each cycle from how much the heap grew while it
- * marked (gc.c). Default 0.875. */
+ * collector sets it after each cycle from pacer_next_trigger (the world
+ * stopped, so the fraction stays right when GOGC changes later); 1.0 for
+ * the stop-the-world collector. Clamped to [0, 1]. Default 0.875. */
 void pacer_set_trigger_fraction(double f);
 
 /* The current heap goal and trigger, in bytes of live heap (heap_live). */
@@ -36,5 +37,13 @@ int64_t pacer_memory_limit(void);
 
 /* The goal for given inputs and settings (pure; exposed for tests). */
 uint64_t pacer_compute_goal(const pacer_inputs *in, int gc_percent, int64_t memory_limit);
+
+/* The concurrent collector's trigger for the next cycle, in bytes (pure;
+ * pacer.c says how). marked and goal: the cycle just ended; grown: how much
+ * the heap grew while it marked, scaled to what the workers alone would have
+ * allowed; idle_marked: idle CPUs did a good part of that mark; resident:
+ * heap bytes the process already holds (mheap_resident_bytes). */
+uint64_t pacer_next_trigger(uint64_t marked, uint64_t goal, uint64_t grown, bool idle_marked,
+                            uint64_t resident);
 
 #endif

@@ -14,7 +14,9 @@
  *
  *   1. threads.c registry_lock (a plain pthread mutex, first of all: held by
  *      a stopper from threads_stop_world to threads_start_world; an attached
- *      thread waits for it outside any critical section, counted as stopped)
+ *      thread waits for it outside any critical section, counted as stopped;
+ *      concurrent mark workers take it holding nothing, to count the
+ *      running threads, and are never waited for by a stopper)
  *   2. threads.c start_lock (tc_pthread_create's argument pool; nothing but
  *      the allocators' locks below is taken under it)
  *   3. roots.c roots_mu (may take persistent's lock through its fixalloc pool)

@@ -122,6 +122,10 @@ void threads_read_stop_stats(threads_stop_stats *out);
 /* Attached threads right now (under the registry lock). */
 int threads_count(void);
 
+/* Attached threads not in a blocking region right now: those that may want a
+ * CPU for mutator code (under the registry lock; from an internal thread). */
+int threads_count_running(void);
+
 /* Called once by tc_init, before it attaches the initial thread: installs the
  * stop signal's handler. Fatal for a signal that cannot serve. */
 void threads_init(int stop_signal);

@@ -1,6 +1,6 @@
 /*
  * test_heap.c — the page heap underneath the allocator: span allocation and
- * freeing, the arena index, zeroing of reused memory, page reuse and
+ * freeing, the arena index, zeroing of reused memory, resident bytes, page reuse and
  * coalescing under a random pattern of large spans, gcBits epochs, and the
  * validity checkers.
  */
@@ -39,6 +39,26 @@ static void free_large(void *p)
     CHECK(s != NULL && mspan_is_large(s));
     mcentral_remove(&mheap_.central[s->spanclass], s);
     mheap_free_span(s);
+}
+
+/* First in the file, before any span is freed: every page handed out so
+ * far is in use, so a new span's pages are fresh and add to what is
+ * resident. The span stays allocated until the test at the end of the file,
+ * so that the tests between see the heap they expect. */
+static mspan *resident_span;
+static uint64_t resident_with_span;
+
+TC_TEST(resident_bytes_count_fresh_pages)
+{
+    init_once();
+    uint64_t r0 = mheap_resident_bytes();
+    size_t size = 40 * TC_PAGE_SIZE;
+    resident_span = mheap_alloc_span(40, make_spanclass(0, SPAN_NOSCAN), size);
+    CHECK(resident_span != NULL);
+    resident_with_span = mheap_resident_bytes();
+    CHECK_MSG(resident_with_span >= r0 + size && resident_with_span <= r0 + size + 64 * TC_PAGE_SIZE,
+              "resident %llu -> %llu for %zu bytes", (unsigned long long)r0,
+              (unsigned long long)resident_with_span, size);
 }
 
 TC_TEST(span_alloc_publishes_and_free_unpublishes)
@@ -288,6 +308,23 @@ TC_TEST(heap_memory_is_advised_for_huge_pages)
         return;
     }
     CHECK_MSG(strstr(flags, " hg") != NULL, "heap mapping of %p has VmFlags:%s", p, flags);
+}
+
+/* Freed pages stay resident until the OS gets them back; reusing them
+ * adds nothing (40 pages: address-ordered first fit). */
+TC_TEST(resident_bytes_keep_freed_pages)
+{
+    init_once();
+    CHECK(resident_span != NULL);
+    uint64_t r = mheap_resident_bytes();
+    CHECK(r >= resident_with_span);
+    uintptr_t base = resident_span->startaddr;
+    mheap_free_span(resident_span);
+    CHECK_EQ(mheap_resident_bytes(), r);
+    mspan *t = mheap_alloc_span(40, make_spanclass(0, SPAN_NOSCAN), 40 * TC_PAGE_SIZE);
+    CHECK(t != NULL && t->startaddr == base);
+    CHECK_EQ(mheap_resident_bytes(), r);
+    mheap_free_span(t);
 }
 
 TC_TEST(mspan_check_catches_a_broken_span)

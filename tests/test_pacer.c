@@ -1,5 +1,6 @@
 /* test_pacer.c — the heap goal: GOGC, the minimum heap, roots, and the soft
- * memory limit, and the setters' return values. */
+ * memory limit, the setters' return values, and the concurrent trigger's
+ * runway and floors. */
 #include "pacer.h"
 #include "tc_test.h"
 
@@ -60,6 +61,54 @@ TC_TEST(setters_return_old_values_and_move_the_goal)
     tc_set_gc_percent(100);
     tc_set_memory_limit(INT64_MAX);
     CHECK_EQ(pacer_goal(), 128 * MiB);
+}
+
+TC_TEST(next_trigger_leaves_the_runway_within_go_bounds_without_idle_marking)
+{
+    uint64_t marked = 100 * MiB, goal = 200 * MiB, resident = 1000 * MiB;
+    /* 20 MiB grown while marking: start 22 MiB before the goal. */
+    CHECK_EQ(pacer_next_trigger(marked, goal, 20 * MiB, false, resident), 178 * MiB);
+    /* A long mark wants an early start, but not before 70% of the way. */
+    uint64_t lo = marked + (goal - marked) / 100 * 70;
+    CHECK_EQ(pacer_next_trigger(marked, goal, 80 * MiB, false, resident), lo);
+    /* A short one starts no later than 95%. */
+    uint64_t hi = marked + (goal - marked) / 100 * 95;
+    CHECK_EQ(pacer_next_trigger(marked, goal, 0, false, resident), hi);
+    /* Nothing to pace: no goal, or none above the marked heap. */
+    CHECK_EQ(pacer_next_trigger(marked, PACER_GOAL_NONE, 0, false, 0), PACER_GOAL_NONE);
+    CHECK_EQ(pacer_next_trigger(marked, marked, 0, false, 0), marked);
+}
+
+TC_TEST(next_trigger_after_idle_marking_starts_earlier_within_resident_memory)
+{
+    uint64_t marked = 100 * MiB, goal = 200 * MiB, grown = 80 * MiB;
+    uint64_t runway = grown + grown / 10; /* 88 MiB */
+    /* The next goal could reach 200 + 2 x 88 = 376 MiB: with that much
+     * resident, the floor is 10% and the whole runway is granted. */
+    CHECK_EQ(pacer_next_trigger(marked, goal, grown, true, 376 * MiB), goal - runway);
+    /* A byte less resident, and the floor is 60%. */
+    uint64_t lo60 = marked + (goal - marked) / 100 * 60;
+    CHECK_EQ(pacer_next_trigger(marked, goal, grown, true, 376 * MiB - 1), lo60);
+    /* Even with room, never earlier than 10% of the way. */
+    uint64_t lo10 = marked + (goal - marked) / 100 * 10;
+    CHECK_EQ(pacer_next_trigger(marked, goal, 150 * MiB, true, 10000 * MiB), lo10);
+    /* Without idle marking, resident memory changes nothing. */
+    uint64_t lo70 = marked + (goal - marked) / 100 * 70;
+    CHECK_EQ(pacer_next_trigger(marked, goal, grown, false, 10000 * MiB), lo70);
+}
+
+TC_TEST(trigger_fraction_is_clamped_to_the_span)
+{
+    pacer_init(100, INT64_MAX);
+    pacer_inputs in = {.heap_marked = 64 * MiB};
+    pacer_commit(&in);
+    pacer_set_trigger_fraction(0.0);
+    CHECK_EQ(pacer_trigger(), 64 * MiB);
+    pacer_set_trigger_fraction(-1.0);
+    CHECK_EQ(pacer_trigger(), 64 * MiB);
+    pacer_set_trigger_fraction(2.0);
+    CHECK_EQ(pacer_trigger(), pacer_goal());
+    pacer_set_trigger_fraction(0.875);
 }
 
 TC_TEST_MAIN()

@@ -209,6 +209,10 @@ TC_TEST(stop_world_with_thread_blocked_in_read)
         sleep_us(100);
     while ((atomic_load(&wrapped.self->state) & THREAD_MODE) != THREAD_BLOCKING) sleep_us(100);
     sleep_us(20000); /* both are in read() now, most likely */
+    /* Idle marking's view of who wants a CPU: every attached thread but the
+     * one in a blocking region (the plain reader is blocked too, but the
+     * library cannot know it). */
+    CHECK_EQ(threads_count_running(), threads_count() - 1);
     uint64_t sig_plain = with_plain ? plain.self->nsignals : 0,
              sig_wrapped = wrapped.self->nsignals;
 
