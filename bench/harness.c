@@ -538,8 +538,8 @@ static int gc_child(const bh_gcbench *g, const char *name, const char *param)
                           ? (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
                                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3
                           : NAN;
-    printf("BH_RESULT check=%ld gcs=%ld main_cpu_ms=%.1f\n", check,
-           b->gc_count ? b->gc_count() : 0, main_cpu);
+    printf("BH_RESULT check=%ld gcs=%ld main_cpu_ms=%.1f\n", check, b->gc_count ? b->gc_count() : 0,
+           main_cpu);
     return 0;
 }
 

@@ -674,8 +674,8 @@ typedef struct cycle {
     uint64_t t_stop1, t_start1; /* stop #1 requested; world restarted */
     uint64_t t_stop2, t_end;    /* stop #2 requested; world restarted */
     uint64_t stw1_cpu, bg_cpu, assist_cpu, stw2_cpu;
-    uint64_t idle_cpu; /* the part of bg_cpu that ran on CPUs no mutator was using */
-    int running;       /* threads running mutator code at stop #1 */
+    uint64_t idle_cpu;      /* the part of bg_cpu that ran on CPUs no mutator was using */
+    int running;            /* threads running mutator code at stop #1 */
     const tc_thread *asker; /* the thread whose allocation asked for the cycle and went on */
     uint64_t heap0, heap1, heap2, goal, roots;
     int nproc;
@@ -785,7 +785,7 @@ static void print_assist_trace(uint64_t n)
 }
 
 static uint64_t last_growth; /* heap growth during the last concurrent mark */
-static bool last_idle;        /* idle CPUs did much of the last paced mark (cycle.idle_marked) */
+static bool last_idle;       /* idle CPUs did much of the last paced mark (cycle.idle_marked) */
 
 static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
 {
@@ -856,11 +856,10 @@ static void finish_cycle(cycle *c, uint64_t marked)
     if (!c->concurrent)
         pacer_set_trigger_fraction(1.0);
     else if (c->goal != PACER_GOAL_NONE && c->goal > marked)
-        pacer_set_trigger_fraction(
-            (double)(pacer_next_trigger(marked, c->goal, last_growth, last_idle,
-                                        mheap_resident_bytes()) -
-                     marked) /
-            (double)(c->goal - marked));
+        pacer_set_trigger_fraction((double)(pacer_next_trigger(marked, c->goal, last_growth,
+                                                               last_idle, mheap_resident_bytes()) -
+                                            marked) /
+                                   (double)(c->goal - marked));
     if (tc_debug.gcstoptheworld == 2) sweep_finish();
     c->t_end = tc_mono_ns();
     c->stw2_cpu += thread_cpu_ns() - cpu0;
@@ -1035,12 +1034,12 @@ static void run_cycle_concurrent(cycle *c)
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t start_cv, done_cv;
-    bool started;       /* the thread exists */
-    bool requested;     /* a cycle is wanted */
+    bool started;           /* the thread exists */
+    bool requested;         /* a cycle is wanted */
     const tc_thread *asker; /* the thread that asked and went on (NULL: none, or it waits) */
-    gc_reason why;      /* the strongest reason asked for */
-    uint64_t completed; /* cycles finished */
-    uint64_t running;   /* the cycle in progress (0: none) */
+    gc_reason why;          /* the strongest reason asked for */
+    uint64_t completed;     /* cycles finished */
+    uint64_t running;       /* the cycle in progress (0: none) */
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .start_cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER};

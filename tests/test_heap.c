@@ -56,7 +56,8 @@ TC_TEST(resident_bytes_count_fresh_pages)
     resident_span = mheap_alloc_span(40, make_spanclass(0, SPAN_NOSCAN), size);
     CHECK(resident_span != NULL);
     resident_with_span = mheap_resident_bytes();
-    CHECK_MSG(resident_with_span >= r0 + size && resident_with_span <= r0 + size + 64 * TC_PAGE_SIZE,
+    CHECK_MSG(resident_with_span >= r0 + size &&
+                  resident_with_span <= r0 + size + 64 * TC_PAGE_SIZE,
               "resident %llu -> %llu for %zu bytes", (unsigned long long)r0,
               (unsigned long long)resident_with_span, size);
 }
