@@ -94,8 +94,12 @@ void pacer_commit(const pacer_inputs *in)
  * the only cost the program sees, so the floor drops to 10% while the next
  * goal, should this mark's black allocation be a whole runway, still fits in
  * the heap memory the process already holds (growing into it costs no RSS);
- * to 60% beyond that. docs/gc.md, "Pacing with idle marking", has the
- * measurements behind the numbers. */
+ * to 60% beyond that. docs/gc.md ("Pacing") has the measurements behind
+ * the numbers. Known weakness: the runway comes from the last mark, so a
+ * program whose live heap jumps between two cycles (binary-trees moving to
+ * deeper trees) can take the low floor, mark much longer than expected and
+ * carry the floating garbage into a goal beyond the resident memory: peak
+ * RSS 1.26x Boehm's in one device run of four. */
 uint64_t pacer_next_trigger(uint64_t marked, uint64_t goal, uint64_t grown, bool idle_marked,
                             uint64_t resident)
 {
