@@ -266,7 +266,8 @@ static double assist_work_per_byte(void)
 
 /* ---- mark workers -------------------------------------------------------------- */
 
-#define MAX_MARKERS 64
+#define MAX_MARKERS      64
+#define IDLE_MARKERS_MAX 8 /* background workers idle marking may start, at most */
 
 static struct {
     pthread_mutex_t mu;
@@ -965,14 +966,14 @@ static void run_cycle_concurrent(cycle *c)
     if (gc_test_after_snapshot != NULL) gc_test_after_snapshot();
 
     /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
-     * whole number of them (within 30%), else fractional ones. With
-     * TC_DEBUG=gcidlemark=1, also every CPU that no mutator was using at
-     * stop #1, in full (Go's idle mark workers). Off by default: on
-     * binary-trees it cost more than it saved (docs/gc.md, "Idle
-     * marking"). A mutator that wakes up later competes with the extra
-     * workers for the rest of this mark only. */
+     * whole number of them (within 30%), else fractional ones. With idle
+     * marking (the default), one worker per CPU that no mutator was using at
+     * stop #1 if that is more, up to IDLE_MARKERS_MAX (marking past 4
+     * markers is unmeasured, and the work lists share one lock); each
+     * worker's share then follows the running threads (worker_share). */
     double base = 0.25 * ncpu, target = base;
     int idle = ncpu - c->running;
+    if (idle > IDLE_MARKERS_MAX) idle = IDLE_MARKERS_MAX;
     if (tc_debug.gcidlemark && idle > target) target = idle;
     int nbg = (int)(target + 0.5);
     if (nbg < 1) nbg = 1;
