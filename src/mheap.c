@@ -103,24 +103,42 @@ void mspan_list_remove(mspan_list *l, mspan *s)
 
 typedef struct gcbits_chunk {
     struct gcbits_chunk *next;
-    size_t used; /* bytes of bits handed out */
+    _Atomic size_t used; /* bytes of bits claimed; may run past the end (then full) */
     uint64_t bits[(GCBITS_CHUNK - 2 * sizeof(void *)) / 8];
 } gcbits_chunk;
 
+/* Allocation claims bytes of the next epoch's newest chunk with one atomic
+ * add and no lock (Go's gcBitsArena tryAlloc); the lock serialises putting
+ * a new chunk in front when that one is full, and the epoch rotation. The
+ * newest chunk is published with a release store after it is cleared;
+ * claimers load it with acquire. A claim that runs past the end leaves the
+ * chunk full for good (used only grows). The rotation runs with sweeping
+ * stopped (stop #1, after sweep_done), when nothing allocates bits. */
 static struct {
     tc_mutex lock;
-    gcbits_chunk *free, *next, *current, *previous;
+    gcbits_chunk *free, *current, *previous;
+    gcbits_chunk *_Atomic next; /* newest first, linked by next */
     _Atomic uint64_t bytes;
 } gcbits = {.lock = TC_MUTEX_INIT};
+
+static uint8_t *gcbits_try_claim(gcbits_chunk *c, size_t bytes)
+{
+    if (c == NULL) return NULL;
+    size_t used = atomic_fetch_add_explicit(&c->used, bytes, memory_order_relaxed);
+    return used + bytes <= sizeof c->bits ? (uint8_t *)c->bits + used : NULL;
+}
 
 uint8_t *gcbits_alloc(uint32_t nelems)
 {
     size_t bytes = ((size_t)nelems + 63) / 64 * 8;
-    if (bytes > sizeof gcbits.next->bits)
+    if (bytes > sizeof((gcbits_chunk *)0)->bits)
         tc_throw("gcbits_alloc: %u bits do not fit a chunk", (unsigned)nelems);
+    uint8_t *p = gcbits_try_claim(atomic_load_explicit(&gcbits.next, memory_order_acquire), bytes);
+    if (p != NULL) return p;
     tc_lock(&gcbits.lock);
-    gcbits_chunk *c = gcbits.next;
-    if (c == NULL || c->used + bytes > sizeof c->bits) {
+    /* Another thread may have put a fresh chunk in front meanwhile. */
+    gcbits_chunk *c = atomic_load_explicit(&gcbits.next, memory_order_relaxed);
+    while ((p = gcbits_try_claim(c, bytes)) == NULL) {
         if (gcbits.free != NULL) {
             c = gcbits.free;
             gcbits.free = c->next;
@@ -131,11 +149,9 @@ uint8_t *gcbits_alloc(uint32_t nelems)
                 tc_throw("gcbits_alloc: out of memory for a %zu-byte chunk", GCBITS_CHUNK);
             atomic_fetch_add_explicit(&gcbits.bytes, GCBITS_CHUNK, memory_order_relaxed);
         }
-        c->next = gcbits.next;
-        gcbits.next = c;
+        c->next = atomic_load_explicit(&gcbits.next, memory_order_relaxed);
+        atomic_store_explicit(&gcbits.next, c, memory_order_release);
     }
-    uint8_t *p = (uint8_t *)c->bits + c->used;
-    c->used += bytes;
     tc_unlock(&gcbits.lock);
     return p;
 }
@@ -151,8 +167,8 @@ void gcbits_next_epoch(void)
         prev = n;
     }
     gcbits.previous = gcbits.current;
-    gcbits.current = gcbits.next;
-    gcbits.next = NULL;
+    gcbits.current = atomic_load_explicit(&gcbits.next, memory_order_relaxed);
+    atomic_store_explicit(&gcbits.next, NULL, memory_order_relaxed);
     tc_unlock(&gcbits.lock);
 }
 

@@ -219,8 +219,9 @@ typedef struct heap_arena {
  * Alloc and mark bits are bump-allocated from 64 KiB chunks of sys memory
  * (stat_gcmeta). Chunks belong to an epoch: new bits come from "next"; the
  * collector's gcbits_next_epoch (after each sweep) moves next -> current ->
- * previous -> free, and free chunks are cleared and reused. Locked by the
- * gcbits lock (leaf below the heap lock). */
+ * previous -> free, and free chunks are cleared and reused. Bits are
+ * claimed with an atomic add; the gcbits lock (leaf below the heap lock) is
+ * taken only to add a chunk and to rotate the epochs. */
 uint8_t *gcbits_alloc(uint32_t nelems); /* zeroed, (nelems+63)/64 words */
 void gcbits_next_epoch(void);
 uint64_t gcbits_bytes(void); /* sys bytes held by gcBits chunks */
