@@ -51,14 +51,14 @@ void heapbits_init_span(mspan *s)
 
 void heapbits_fill_if_empty(mspan *s)
 {
-    s->heapbits_ones = 0;
+    __atomic_store_n(&s->heapbits_ones, 0, __ATOMIC_RELAXED);
     if (s->alloc_count != 0 || !mspan_heapbits_inspan(s)) return;
     /* Empty and owned by the caller's cache: no object to read bits of. */
     size_t nbits = (size_t)s->nelems * s->elem_words;
     uint64_t *bm = s->heapbits;
     memset(bm, 0xff, nbits / 64 * sizeof *bm);
     if (nbits % 64) bm[nbits / 64] |= tc_low_mask(nbits % 64);
-    s->heapbits_ones = 1;
+    __atomic_store_n(&s->heapbits_ones, 1, __ATOMIC_RELAXED);
 }
 
 uintptr_t heapbits_set_type(mspan *s, uintptr_t x, const tc_type *t, size_t n)

@@ -439,13 +439,16 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
         return;
     }
     if (tc_likely(mspan_heapbits_inspan(s))) {
-        const uint64_t *bm = s->heapbits;
-        size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = s->elem_words;
-        size_t i = wi / 64, shift = wi % 64;
-        uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
-        if (shift + nwords > 64 && shift != 0)
-            bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
-        bits &= s->elem_wordmask;
+        uint64_t bits = s->elem_wordmask;
+        if (!__atomic_load_n(&s->heapbits_ones, __ATOMIC_RELAXED)) {
+            const uint64_t *bm = s->heapbits;
+            size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = s->elem_words;
+            size_t i = wi / 64, shift = wi % 64;
+            bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
+            if (shift + nwords > 64 && shift != 0)
+                bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
+            bits &= s->elem_wordmask;
+        }
         for (; bits != 0; bits &= bits - 1) {
             uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
             /* One aligned word load (atomic on the machines we support); a

@@ -118,12 +118,17 @@ struct mspan {
      * (mspan_zero_free_slots), so the allocation fast path never tests it;
      * large spans are cleared at allocation. */
     uint8_t needzero;
-    /* 1 while the span is cached if it was empty when its cache took it:
-     * the heap bits of every free slot are then set (every word a pointer),
-     * so tc_new's fast path writes no bits for a type whose words are all
-     * pointers (binary-trees' nodes, cons cells, tree links: about 18 of
-     * the 80 instructions of each allocation). Set at each refill
-     * (mcentral_refill_span); other types write their bits as always. */
+    /* 1: every slot's heap bits are set (every word a pointer). Set at a
+     * refill that finds the span empty (heapbits_fill_if_empty), cleared
+     * at any other refill and by any write of other bits
+     * (heapbits_write_small), so while it is 1 every object allocated in
+     * the span since is all pointers. tc_new's fast path then writes no
+     * bits for such a type (binary-trees' nodes, cons cells, tree links:
+     * about 18 of the 80 instructions of each allocation), and the marker
+     * reads no bitmap word for their objects. Relaxed atomics: the owner
+     * writes it, markers read it; objects a marker scans were allocated
+     * before the mark began (later ones are black), and the stop orders
+     * their writes of it before the marker's reads. */
     uint8_t heapbits_ones;
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
@@ -437,6 +442,7 @@ static inline uint64_t *heapbits_span_bitmap(const mspan *s)
 static inline void heapbits_write_small(mspan *s, uintptr_t idx, uint64_t bits)
 {
     uint64_t *bm = s->heapbits, objmask = s->elem_wordmask;
+    if (bits != objmask) __atomic_store_n(&s->heapbits_ones, 0, __ATOMIC_RELAXED);
     size_t w = idx * s->elem_words, i = w / 64, shift = w % 64;
     uint64_t v = __atomic_load_n(&bm[i], __ATOMIC_RELAXED);
     __atomic_store_n(&bm[i], (v & ~(objmask << shift)) | (bits << shift), __ATOMIC_RELAXED);
