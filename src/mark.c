@@ -235,7 +235,7 @@ TC_NOINLINE static void checkmark_grey(uintptr_t obj, mspan *s, uintptr_t idx, u
                  "the concurrent mark left it white (missing write barrier or unregistered root?)",
                  (void *)obj, (unsigned)s->spanclass, s->elemsize, where);
     }
-    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) gcw_put(w, obj);
+    if (s->kind != SPAN_NOSCAN) gcw_put(w, obj);
 }
 
 /* ---- shading ---------------------------------------------------------------- */
@@ -276,7 +276,7 @@ static inline void greyobject(uintptr_t obj, mspan *s, uintptr_t idx, uintptr_t 
     }
     if (!try_set_mark(s->gcmark_bits, idx)) return;
     w->bytes_marked += s->elemsize;
-    if (spanclass_kind(s->spanclass) != SPAN_NOSCAN) gcw_put(w, obj);
+    if (s->kind != SPAN_NOSCAN) gcw_put(w, obj);
 }
 
 /* A word from a precise slot. */
@@ -403,7 +403,7 @@ static TC_SCAN_ATTR void scan_oblet(uintptr_t b, mspan *s, gcwork *w)
     if (b == base)
         for (uintptr_t o = base + OBLET_BYTES; o < end; o += OBLET_BYTES) gcw_put(w, o);
     uintptr_t hi = end - b > OBLET_BYTES ? b + OBLET_BYTES : end;
-    bool conservative = spanclass_kind(s->spanclass) == SPAN_CONSERVATIVE;
+    bool conservative = s->kind == SPAN_CONSERVATIVE;
     heapbits_iter it;
     heapbits_iter_init_range(&it, s, base, b, hi);
     for (uintptr_t slot; (slot = heapbits_next(&it)) != 0;) {
@@ -438,7 +438,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
         scan_oblet(b, s, w);
         return;
     }
-    if (tc_likely(mspan_heapbits_inspan(s))) {
+    if (tc_likely(s->heapbits != NULL)) { /* mspan_heapbits_inspan */
         uint64_t bits = s->elem_wordmask;
         if (!__atomic_load_n(&s->heapbits_ones, __ATOMIC_RELAXED)) {
             const uint64_t *bm = s->heapbits;
@@ -461,7 +461,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
         w->scan_work += elemsize;
         return;
     }
-    bool conservative = spanclass_kind(s->spanclass) == SPAN_CONSERVATIVE;
+    bool conservative = s->kind == SPAN_CONSERVATIVE;
     heapbits_iter it;
     heapbits_iter_init(&it, s, b);
     for (uintptr_t slot; (slot = heapbits_next(&it)) != 0;) {

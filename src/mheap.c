@@ -377,6 +377,7 @@ static void init_span(mspan *s, uintptr_t base, size_t npages, spanclass spc, bo
     s->startaddr = base;
     s->npages = npages;
     s->spanclass = spc;
+    s->kind = (uint8_t)spanclass_kind(spc);
     s->needzero = needzero;
     s->freeindex = 0;
     atomic_store_explicit(&s->freeindex_for_scan, 0, memory_order_relaxed);
@@ -682,6 +683,10 @@ void mspan_check(const mspan *s)
     unsigned sc = spanclass_sizeclass(s->spanclass);
     if (sc >= TC_NUM_SIZE_CLASSES)
         SPAN_FAIL("bad span class %u", (void *)s, (unsigned long)b, (unsigned)s->spanclass);
+    if (s->kind != spanclass_kind(s->spanclass) ||
+        (s->heapbits != NULL) != mspan_heapbits_inspan(s))
+        SPAN_FAIL("kind %u for class %u, heap bits %p", (void *)s, (unsigned long)b,
+                  (unsigned)s->kind, (unsigned)s->spanclass, (void *)s->heapbits);
     size_t bytes = s->npages * TC_PAGE_SIZE;
     if (sc == 0) {
         if (s->nelems != 1 || s->elemsize != bytes || s->limit <= b || s->limit > b + bytes)

@@ -388,6 +388,7 @@ TC_TEST(mspan_check_catches_a_broken_span)
     TC_EXPECT_DEATH((s->alloc_count += 1, mspan_check(s)), "alloc_count");
     TC_EXPECT_DEATH((s->alloc_cache ^= 1, mspan_check(s)), "alloc_cache");
     TC_EXPECT_DEATH((s->nelems += 1, mspan_check(s)), "nelems");
+    TC_EXPECT_DEATH((s->kind = SPAN_SCAN, mspan_check(s)), "kind");
     TC_EXPECT_DEATH(
         (atomic_store(&s->sweepgen, atomic_load(&mheap_.sweepgen) + 100), mspan_check(s)),
         "sweepgen");
