@@ -439,23 +439,30 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
         return;
     }
     if (tc_likely(s->heapbits != NULL)) { /* mspan_heapbits_inspan */
-        uint64_t bits = s->elem_wordmask;
-        if (!__atomic_load_n(&s->heapbits_ones, __ATOMIC_RELAXED)) {
-            const uint64_t *bm = s->heapbits;
-            size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = s->elem_words;
-            size_t i = wi / 64, shift = wi % 64;
-            bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
-            if (shift + nwords > 64 && shift != 0)
-                bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
-            bits &= s->elem_wordmask;
+        /* One aligned word load per slot (atomic on the machines we
+         * support); a volatile plain load, not __atomic, so that TSan's
+         * exclusion of this function covers it. v - b < elemsize: a pointer
+         * into the object itself (the subtraction wraps below b). */
+        if (__atomic_load_n(&s->heapbits_ones, __ATOMIC_RELAXED)) {
+            /* Every word a pointer (cons cells, tree nodes): no bits. */
+            for (uintptr_t slot = b; slot < end; slot += TC_PTR_SIZE) {
+                uintptr_t v = *(volatile const uintptr_t *)slot;
+                if (v < 4096 || v - b < elemsize) continue; /* nil-ish, or into itself */
+                shade_precise_cached(v, slot, w, sc);
+            }
+            w->scan_work += elemsize;
+            return;
         }
-        for (; bits != 0; bits &= bits - 1) {
+        const uint64_t *bm = s->heapbits;
+        size_t wi = (b - s->startaddr) / TC_PTR_SIZE, nwords = s->elem_words;
+        size_t i = wi / 64, shift = wi % 64;
+        uint64_t bits = __atomic_load_n(&bm[i], __ATOMIC_RELAXED) >> shift;
+        if (shift + nwords > 64 && shift != 0)
+            bits |= __atomic_load_n(&bm[i + 1], __ATOMIC_RELAXED) << (64 - shift);
+        for (bits &= s->elem_wordmask; bits != 0; bits &= bits - 1) {
             uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
-            /* One aligned word load (atomic on the machines we support); a
-             * volatile plain load, not __atomic, so that TSan's exclusion of
-             * this function covers it. */
             uintptr_t v = *(volatile const uintptr_t *)slot;
-            if (v < 4096 || (v >= b && v < end)) continue; /* nil-ish, or into itself */
+            if (v < 4096 || v - b < elemsize) continue;
             shade_precise_cached(v, slot, w, sc);
         }
         w->scan_work += elemsize;
