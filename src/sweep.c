@@ -125,9 +125,16 @@ static bool sweep_span(mspan *s, uint32_t sg)
     s->gcmark_bits = gcbits_alloc(n);
     s->alloc_count = nalloc;
     s->alloc_count_before_cache = nalloc;
-    s->freeindex = 0;
-    atomic_store_explicit(&s->freeindex_for_scan, 0, memory_order_release);
-    if (n != 0) mspan_refill_alloc_cache(s, 0);
+    /* A span left full has no free slot to find: freeindex at the end says
+     * so to mspan_is_free without its alloc bits (the marker asks for every
+     * object of the long-lived, full spans: an alloc-bit load each). */
+    uint32_t first = nalloc == n ? n : 0;
+    s->freeindex = first;
+    atomic_store_explicit(&s->freeindex_for_scan, first, memory_order_release);
+    if (first != n)
+        mspan_refill_alloc_cache(s, 0);
+    else
+        s->alloc_cache = 0;
     if (nfreed != 0) s->needzero = 1;
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
     if (nalloc == 0) {
