@@ -788,7 +788,7 @@ static void print_assist_trace(uint64_t n)
             (double)last_scan_work / MB, (double)ap.expected / MB);
 }
 
-static uint64_t last_growth; /* heap growth during the last concurrent mark */
+static uint64_t last_growth; /* heap growth during the last paced mark, scaled (finish_cycle) */
 static bool last_idle;       /* idle CPUs did much of the last paced mark (cycle.idle_marked) */
 
 static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
@@ -971,10 +971,11 @@ static void run_cycle_concurrent(cycle *c)
      * stop #1 if that is more, up to IDLE_MARKERS_MAX (marking past 4
      * markers is unmeasured, and the work lists share one lock); each
      * worker's share then follows the running threads (worker_share). */
+    bool idle_marking = tc_debug.gcidlemark != 0;
     double base = 0.25 * ncpu, target = base;
     int idle = ncpu - c->running;
     if (idle > IDLE_MARKERS_MAX) idle = IDLE_MARKERS_MAX;
-    if (tc_debug.gcidlemark && idle > target) target = idle;
+    if (idle_marking && idle > target) target = idle;
     int nbg = (int)(target + 0.5);
     if (nbg < 1) nbg = 1;
     if (tc_debug.gcmarkers > 0 && tc_debug.gcmarkers < nbg) nbg = tc_debug.gcmarkers;
@@ -982,7 +983,7 @@ static void run_cycle_concurrent(cycle *c)
     if (util > 1.0) util = 1.0;
     markroot_prepare_concurrent();
     uint64_t a0 = atomic_load(&assist_ns_total), tm0 = tc_mono_ns();
-    mark_run(nbg, true, util, tc_debug.gcidlemark != 0);
+    mark_run(nbg, true, util, idle_marking);
     c->bg_cpu = atomic_load(&mk.cpu_ns);
     uint64_t marked = take_marked_bytes();
     mutator_totals tot = {0};
@@ -1010,7 +1011,7 @@ static void run_cycle_concurrent(cycle *c)
         pthread_mutex_unlock(&stats_mu);
         threads_start_world();
         markroot_clear();
-        mark_run(nbg, true, util, tc_debug.gcidlemark != 0);
+        mark_run(nbg, true, util, idle_marking);
         c->bg_cpu += atomic_load(&mk.cpu_ns);
         marked += take_marked_bytes();
     }

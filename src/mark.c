@@ -385,6 +385,14 @@ void scanblock_typed(uintptr_t b, size_t n, const tc_type *t, gcwork *w)
     w->scan_work += n;
 }
 
+/* A scanned word that cannot lead anywhere new: nil-ish (below the first
+ * page), or into [b, b + size), the object (or, for an oblet, its span)
+ * being scanned (one unsigned compare: v - b wraps for v below b). */
+static inline bool scan_skip(uintptr_t v, uintptr_t b, uintptr_t size)
+{
+    return v < 4096 || v - b < size;
+}
+
 /* Large objects are scanned in oblets of at most MARK_OBLET_BYTES (Go's
  * maxObletBytes, which is 128 KiB): the first visit, at the object's base,
  * queues the start of every other oblet as a work item of its own, then
@@ -408,7 +416,7 @@ static TC_SCAN_ATTR void scan_oblet(uintptr_t b, mspan *s, gcwork *w)
     heapbits_iter_init_range(&it, s, base, b, hi);
     for (uintptr_t slot; (slot = heapbits_next(&it)) != 0;) {
         uintptr_t v = *(volatile const uintptr_t *)slot;
-        if (v < 4096 || (v >= base && v < end)) continue; /* nil-ish, or into itself */
+        if (scan_skip(v, base, end - base)) continue;
         if (conservative)
             shade_conservative(v, slot, w, false);
         else
@@ -447,7 +455,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
             /* Every word a pointer (cons cells, tree nodes): no bits. */
             for (uintptr_t slot = b; slot < end; slot += TC_PTR_SIZE) {
                 uintptr_t v = *(volatile const uintptr_t *)slot;
-                if (v < 4096 || v - b < elemsize) continue; /* nil-ish, or into itself */
+                if (scan_skip(v, b, elemsize)) continue;
                 shade_precise_cached(v, slot, w, sc);
             }
             w->scan_work += elemsize;
@@ -462,7 +470,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
         for (bits &= s->elem_wordmask; bits != 0; bits &= bits - 1) {
             uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
             uintptr_t v = *(volatile const uintptr_t *)slot;
-            if (v < 4096 || v - b < elemsize) continue;
+            if (scan_skip(v, b, elemsize)) continue;
             shade_precise_cached(v, slot, w, sc);
         }
         w->scan_work += elemsize;
@@ -473,7 +481,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
     heapbits_iter_init(&it, s, b);
     for (uintptr_t slot; (slot = heapbits_next(&it)) != 0;) {
         uintptr_t v = *(volatile const uintptr_t *)slot;
-        if (v < 4096 || (v >= b && v < end)) continue;
+        if (scan_skip(v, b, elemsize)) continue;
         if (conservative)
             shade_conservative(v, slot, w, false);
         else

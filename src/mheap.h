@@ -130,8 +130,9 @@ struct mspan {
      * before the mark began (later ones are black), and the stop orders
      * their writes of it before the marker's reads. */
     uint8_t heapbits_ones;
-    uint8_t kind; /* spanclass_kind(spanclass): the marker tests it per object (% 3 costs 5
-                     instructions) */
+    /* spanclass_kind(spanclass), kept because the marker tests it for every
+     * object and % 3 costs five instructions. */
+    uint8_t kind;
     /* A large object's type, stored with release once the object is zeroed;
      * NULL means "nothing to scan yet" (Go's largeType). Scan spans only. */
     const tc_type *_Atomic large_type;
@@ -161,9 +162,9 @@ void mspan_list_remove(mspan_list *l, mspan *s);
 
 static inline uintptr_t mspan_base(const mspan *s) { return s->startaddr; }
 static inline bool mspan_is_large(const mspan *s) { return spanclass_sizeclass(s->spanclass) == 0; }
-/* Whether objects of this span keep their pointer bits at the span's end. */
-/* Equivalently (init_span sets it so), s->heapbits != NULL: what the
- * marker's hot path tests. */
+/* Whether objects of this span keep their pointer bits at the span's end.
+ * Equivalently (init_span sets it so, mspan_check verifies it),
+ * s->heapbits != NULL: what the marker's hot path tests. */
 static inline bool mspan_heapbits_inspan(const mspan *s)
 {
     return spanclass_kind(s->spanclass) == SPAN_SCAN && !mspan_is_large(s) &&

@@ -729,13 +729,16 @@ const uintptr_t *thread_saved_regs(const tc_thread *t, size_t *nwords)
 
 int threads_count(void) { return atomic_load_explicit(&registry_n, memory_order_relaxed); }
 
+static void count_unblocked(tc_thread *t, void *arg)
+{
+    if (mode_of(atomic_load_explicit(&t->state, memory_order_relaxed)) != THREAD_BLOCKING)
+        ++*(int *)arg;
+}
+
 int threads_count_running(void)
 {
     int n = 0;
-    pthread_mutex_lock(&registry_lock);
-    for (tc_thread *t = registry; t != NULL; t = t->next)
-        if (mode_of(atomic_load_explicit(&t->state, memory_order_relaxed)) != THREAD_BLOCKING) n++;
-    pthread_mutex_unlock(&registry_lock);
+    threads_for_each(count_unblocked, &n);
     return n;
 }
 
