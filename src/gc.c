@@ -769,7 +769,7 @@ static void print_slow_trace(uint64_t n)
         uint64_t nl = atomic_exchange_explicit(&slow[k].nlong, 0, memory_order_relaxed);
         if (len > 0 && (size_t)len < sizeof line)
             len += snprintf(line + len, sizeof line - (size_t)len,
-                            " %s %" PRIu64 " (%.1f us mean, %.0f us max, %" PRIu64 " >= 50 us)%s",
+                            " %s %" PRIu64 " (%.1f us mean, %.1f us max, %" PRIu64 " >= 50 us)%s",
                             name[k], cnt, cnt ? (double)tot / (double)cnt / 1e3 : 0.0,
                             (double)max / 1e3, nl, k + 1 < GC_SLOW_KINDS ? "," : "");
     }

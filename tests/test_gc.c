@@ -249,6 +249,7 @@ TC_TEST(gctrace_2_counts_slow_paths)
                         "refill %llu (%lf us mean, %lf us max, %llu >= 50 us), large %llu",
                         &r, &mean, &max, &lg, &l),
                  5);
+        /* Same precision for both, so rounding keeps mean <= max. */
         CHECK(r == 0 ? mean == 0 && max == 0 : mean > 0 && mean <= max);
         CHECK(lg <= r);
         CHECK(strstr(line, ", wbuf ") != NULL);
