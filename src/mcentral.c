@@ -29,6 +29,13 @@
  * sweeper unlink any span in O(1). The cost is a short convoy when many
  * threads refill the same class at once.
  *
+ * Order on the partial lists: the sweeper puts spans with live objects at
+ * the front and the emptied spans it keeps (sweep.c) at the back, so caches
+ * fill holes first and an emptied span nobody needed can go back to the
+ * heap a cycle later. nrefills counts the spans caches took, under the lock;
+ * at the first emptied span of a cycle it becomes that cycle's
+ * retain_budget.
+ *
  * Sweeping (sweep.c): when the collector advances sweepgen, every listed
  * span becomes unswept. cache_span sweeps unswept spans of its class (up to
  * a budget) before it grows the heap, and uses the first with a free slot.
@@ -106,6 +113,7 @@ mspan *mcentral_refill_span(mcentral *c, mspan *old)
     mspan_list *ps = partial_swept(c, sg);
     mspan *s = ps->first;
     if (s != NULL) mspan_list_remove(ps, s);
+    c->nrefills++;
     tc_unlock(&c->lock);
     /* Sweep this class's unswept spans (Go's spanBudget of 100) before
      * growing the heap: one of them may have room. */
@@ -133,6 +141,20 @@ mspan *mcentral_refill_span(mcentral *c, mspan *old)
 }
 
 mspan *mcentral_cache_span(mcentral *c) { return mcentral_refill_span(c, NULL); }
+
+bool mcentral_retain_empty(mcentral *c, uint32_t sg)
+{
+    tc_lock(&c->lock);
+    if (c->retain_sg != sg) {
+        c->retain_budget = c->nrefills;
+        c->nrefills = 0;
+        c->retain_sg = sg;
+    }
+    bool keep = c->retain_budget != 0;
+    if (keep) c->retain_budget--;
+    tc_unlock(&c->lock);
+    return keep;
+}
 
 void mcentral_uncache_span(mcentral *c, mspan *s)
 {

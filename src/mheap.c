@@ -79,6 +79,22 @@ void mspan_list_push(mspan_list *l, mspan *s)
     l->n++;
 }
 
+void mspan_list_push_front(mspan_list *l, mspan *s)
+{
+    if (tc_unlikely(s->list != NULL))
+        tc_throw("mspan_list_push_front: span %p (%#lx) is already on list %p", (void *)s,
+                 (unsigned long)s->startaddr, (void *)s->list);
+    s->prev = NULL;
+    s->next = l->first;
+    if (l->first)
+        l->first->prev = s;
+    else
+        l->last = s;
+    l->first = s;
+    s->list = l;
+    l->n++;
+}
+
 void mspan_list_remove(mspan_list *l, mspan *s)
 {
     if (tc_unlikely(s->list != l))

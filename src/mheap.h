@@ -157,7 +157,8 @@ typedef struct mspan_list {
     size_t n;
 } mspan_list;
 
-void mspan_list_push(mspan_list *l, mspan *s);
+void mspan_list_push(mspan_list *l, mspan *s); /* at the end */
+void mspan_list_push_front(mspan_list *l, mspan *s);
 void mspan_list_remove(mspan_list *l, mspan *s);
 
 static inline uintptr_t mspan_base(const mspan *s) { return s->startaddr; }
@@ -247,6 +248,10 @@ struct mcentral {
     mspan_list partial[2];
     mspan_list full[2];
     _Atomic uint64_t nspans; /* spans this mcentral ever got from the heap (relaxed) */
+    /* Retention of emptied spans (sweep.c): under lock. */
+    uint32_t nrefills;      /* spans caches took since the budget was last set */
+    uint32_t retain_budget; /* empty spans the sweep of cycle retain_sg may still keep */
+    uint32_t retain_sg;
 } __attribute__((aligned(TC_CACHELINE)));
 
 typedef struct mcache mcache;
@@ -366,6 +371,10 @@ void mcentral_uncache_span(mcentral *c, mspan *s);
 /* mcentral_uncache_span(c, old) (unless old is NULL), then
  * mcentral_cache_span(c), with one trip through c's lock. */
 mspan *mcentral_refill_span(mcentral *c, mspan *old);
+/* Whether the sweep of cycle sg keeps an emptied span of c's class instead
+ * of freeing its pages: at most as many as c's caches took during the last
+ * cycle (sweep.c, "Emptied spans"). */
+bool mcentral_retain_empty(mcentral *c, uint32_t sg);
 /* Record a freshly allocated large span (full, swept) so the sweeper finds it. */
 void mcentral_add_large(mcentral *c, mspan *s);
 /* Take a span off whatever list of c it is on (the sweeper's freeing path). */

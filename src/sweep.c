@@ -1,6 +1,7 @@
 /*
  * sweep.c — sweeping: turning each span's mark bits into its alloc bits,
- * freeing what the mark left white, and returning empty spans to the heap.
+ * freeing what the mark left white, and returning empty spans to the heap
+ * (or keeping them for their class, zeroed: "Emptied spans" below).
  *
  * The sweepgen protocol (mheap.h's mspan comment has the table). The heap's
  * sweepgen sg grows by 2 in every cycle, with the world stopped, at the end
@@ -14,7 +15,8 @@
  *
  * Who sweeps:
  *   - the background sweeper thread, woken after every cycle, a span at a
- *     time, yielding the CPU every few spans;
+ *     time, yielding the CPU every few spans, at idle priority
+ *     (sweep_background_priority);
  *   - allocating threads, lazily: mcentral_cache_span sweeps unswept spans
  *     of the class it needs before it grows the heap, and a large allocation
  *     first sweeps as many pages as it asks for (a light form of Go's
@@ -23,6 +25,15 @@
  *   - the collector, which finishes whatever is left before the next cycle
  *     starts (sweep_finish), and tc_gc, which returns only when the heap is
  *     swept.
+ *
+ * Emptied spans. A small span found empty keeps its pages when its class
+ * still has budget (mcentral_retain_empty: as many spans as the class's
+ * caches took during the cycle before) and goes to the back of the partial
+ * list, behind the spans with live objects; the background sweeper clears
+ * the free slots of every span it leaves in use with needzero set (not with
+ * clobberfree, whose pattern must survive), so the refill that takes it
+ * zeroes nothing. The sweeper owns the span while it clears it (claimed,
+ * on no list), as a cache owns it when the refill clears it.
  *
  * Invariants:
  *   - a span is swept exactly once per cycle, by whoever won the claim;
@@ -41,6 +52,9 @@
 #include "sweep.h"
 
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "debug.h"
 #include "gc.h"
@@ -78,7 +92,7 @@ static void clobber(uintptr_t p, size_t n)
  * true if the span is still in use (the caller decides where it goes: onto
  * a swept list via sweep_release, or into a cache); false if its pages went
  * back to the heap. Called inside a critical section. */
-static bool sweep_span(mspan *s, uint32_t sg)
+static bool sweep_span(mspan *s, uint32_t sg, bool background)
 {
     unsigned sc = spanclass_sizeclass(s->spanclass);
     uint32_t n = s->nelems, fi = s->freeindex;
@@ -136,11 +150,13 @@ static bool sweep_span(mspan *s, uint32_t sg)
     else
         s->alloc_cache = 0;
     if (nfreed != 0) s->needzero = 1;
-    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
-    if (nalloc == 0) {
+    if (nalloc == 0 && !mcentral_retain_empty(&mheap_.central[s->spanclass], sg)) {
+        atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
         mheap_free_span(s);
         return false;
     }
+    if (background && s->needzero && !tc_debug.clobberfree) mspan_zero_free_slots(s);
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
     return true;
 }
 
@@ -149,9 +165,12 @@ static void sweep_release(mspan *s, uint32_t sg)
 {
     mcentral *c = &mheap_.central[s->spanclass];
     tc_lock(&c->lock);
-    mspan_list *l = s->alloc_count < s->nelems && !mspan_is_large(s) ? &c->partial[sg / 2 % 2]
-                                                                     : &c->full[sg / 2 % 2];
-    mspan_list_push(l, s);
+    if (s->alloc_count == s->nelems || mspan_is_large(s))
+        mspan_list_push(&c->full[sg / 2 % 2], s);
+    else if (s->alloc_count == 0)
+        mspan_list_push(&c->partial[sg / 2 % 2], s); /* retained empty: taken last */
+    else
+        mspan_list_push_front(&c->partial[sg / 2 % 2], s);
     tc_unlock(&c->lock);
 }
 
@@ -218,7 +237,7 @@ mspan *sweep_for_cache(mcentral *c, int budget)
          i++) {
         mspan *s = claim_unswept(c, sg, false);
         if (s == NULL) break;
-        bool live = sweep_span(s, sg);
+        bool live = sweep_span(s, sg, false);
         if (live && s->alloc_count < s->nelems) {
             found = s; /* ours: the caller caches it, so it goes on no list */
             break;
@@ -251,7 +270,7 @@ void sweep_ensure_swept(mspan *s)
             claimed = true;
         }
         tc_unlock(&c->lock);
-        if (claimed && sweep_span(s, sg)) sweep_release(s, sg);
+        if (claimed && sweep_span(s, sg, false)) sweep_release(s, sg);
     }
     /* Someone else is sweeping it: wait for the release store. */
     while ((ssg = atomic_load_explicit(&s->sweepgen, memory_order_acquire)) == sg - 1 ||
@@ -261,7 +280,7 @@ void sweep_ensure_swept(mspan *s)
     critical_leave();
 }
 
-size_t sweep_one(void)
+static size_t sweep_one_from(bool background)
 {
     size_t npages = 0;
     critical_enter();
@@ -275,7 +294,7 @@ size_t sweep_one(void)
             mspan *s = claim_unswept(&mheap_.central[spc], sg, false);
             if (s == NULL) continue;
             npages = s->npages;
-            if (sweep_span(s, sg)) sweep_release(s, sg);
+            if (sweep_span(s, sg, background)) sweep_release(s, sg);
             break;
         }
         if (npages == 0) atomic_store_explicit(&drained_gen, sg, memory_order_relaxed);
@@ -284,6 +303,8 @@ size_t sweep_one(void)
     critical_leave();
     return npages;
 }
+
+size_t sweep_one(void) { return sweep_one_from(false); }
 
 void sweep_pages(size_t npages)
 {
@@ -314,17 +335,45 @@ bool sweep_done(void)
 
 /* ---- the background sweeper ----------------------------------------------------- */
 
+/* The background sweeper takes only CPU time nobody else wants (Go's bgsweep
+ * runs at the lowest goroutine priority): SCHED_IDLE, else nice 19. A
+ * sweeper at the mutators' priority took a third of two CPUs from two busy
+ * mutators, and a stop had to wait for the kernel to hand a preempted
+ * mutator its CPU back before it could park (stops of 0.5-1 ms on a 2-CPU
+ * Linux VM). Starved, it loses nothing: allocation sweeps what it needs
+ * (mcentral_refill_span), and the collector sweeps the rest before the next
+ * cycle (sweep_finish). Returns the policy it got, for the test. */
+int sweep_background_priority(void)
+{
+    struct sched_param p = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0) return SCHED_IDLE;
+    /* SCHED_IDLE refused (a sandbox): the lowest nice value instead. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) == 0) return SCHED_OTHER;
+    return -1; /* the sweeper then competes with the mutators as any thread does */
+}
+
+static _Atomic int bgsweep_policy = -2; /* -2: not started; else sweep_background_priority() */
+static _Atomic int bgsweep_tid;
+
+int sweep_background_policy(int *tid)
+{
+    if (tid != NULL) *tid = atomic_load(&bgsweep_tid);
+    return atomic_load(&bgsweep_policy);
+}
+
 static void *bgsweep(void *arg)
 {
     (void)arg;
     uint64_t seen = 0;
+    atomic_store(&bgsweep_tid, (int)syscall(SYS_gettid));
+    atomic_store(&bgsweep_policy, sweep_background_priority());
     for (;;) {
         pthread_mutex_lock(&sweep_mu);
         while (wake_gen == seen) pthread_cond_wait(&sweep_cv, &sweep_mu);
         seen = wake_gen;
         pthread_mutex_unlock(&sweep_mu);
         unsigned n = 0;
-        while (sweep_one() != 0)
+        while (sweep_one_from(true) != 0)
             if (++n % 16 == 0) sched_yield(); /* stay a background task */
     }
     return NULL;

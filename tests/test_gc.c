@@ -2,11 +2,15 @@
  * alive (registered roots, stacks, registers, other objects), what does not
  * (unregistered unmanaged memory), what collections do to threads that
  * block or spin, and the misuse it reports. */
+#define _GNU_SOURCE /* SCHED_IDLE */
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "debug.h"
@@ -304,6 +308,77 @@ TC_TEST(reused_slots_come_back_zeroed_and_live_neighbours_keep_their_bytes)
     tc_root_unregister(r);
     free(keep);
     free(dropped);
+}
+
+/* N nodes filled with junk, their addresses nowhere but in their own
+ * fields: garbage at the next collection. Not inlined, so that the last
+ * address dies with its frame. */
+static TC_NOINLINE spanclass alloc_junk_nodes(int n)
+{
+    spanclass spc = 0;
+    for (int i = 0; i < n; i++) {
+        struct node *x = tc_new(node_t);
+        CHECK_MSG(x->id == 0 && x->next == NULL && x->other == NULL,
+                  "new object %p holds %#llx %p %p", (void *)x, (unsigned long long)x->id,
+                  (void *)x->next, x->other);
+        x->id = ~(uint64_t)0;
+        x->next = x;
+        x->other = (char *)x + 8;
+        if (i == 0) spc = mheap_span_of((uintptr_t)x)->spanclass;
+    }
+    return spc;
+}
+
+/* Spans that a collection empties stay with their size class, as many as
+ * the class's caches took during the cycle before (sweep.c, "Emptied
+ * spans"): a program allocating at a steady rate gets them back, zeroed,
+ * without the page heap; a class that stops allocating returns them one
+ * cycle later. Without clobberfree, the background sweeper zeroes them
+ * (when it gets to them first; otherwise the refill does): every new
+ * object must read zero either way. */
+TC_TEST(emptied_spans_stay_with_their_class_for_one_cycle_then_go_back)
+{
+    setup();
+    int clobber = tc_debug.clobberfree;
+    tc_debug.clobberfree = 0;
+    enum { N = 40000 }; /* 1.25 MB of 32-byte nodes: about 160 spans */
+    tc_gc();
+    tc_gc(); /* spans earlier tests left with the class go back */
+    spanclass spc = alloc_junk_nodes(N);
+    uint64_t nspans0 = atomic_load(&mheap_.central[spc].nspans);
+    tc_gc();
+    tc_stats a, b;
+    tc_read_stats(&a);
+    (void)alloc_junk_nodes(N); /* reads zero: checked inside */
+    uint64_t grown = atomic_load(&mheap_.central[spc].nspans) - nspans0;
+    CHECK_MSG(grown <= 2, "the class took %llu new spans from the heap for %d nodes",
+              (unsigned long long)grown, N);
+    tc_gc(); /* the second batch's spans: kept again (the class took as many) */
+    tc_gc(); /* the class took none since: they go back */
+    tc_read_stats(&b);
+    CHECK_MSG(b.heap_inuse + (uint64_t)N * sizeof(struct node) / 2 <= a.heap_inuse,
+              "heap in use %llu bytes after a cycle without allocation, %llu before",
+              (unsigned long long)b.heap_inuse, (unsigned long long)a.heap_inuse);
+    tc_debug.clobberfree = clobber;
+}
+
+/* The background sweeper only takes CPU time nobody else wants: the kernel
+ * runs it under SCHED_IDLE (or, where that is refused, at nice 19). */
+TC_TEST(background_sweeper_runs_at_idle_priority)
+{
+    setup();
+    tc_gc(); /* the sweeper exists after the first collection */
+    int tid = 0, policy = -2;
+    for (int i = 0; i < 2000 && (policy = sweep_background_policy(&tid)) == -2; i++) usleep(1000);
+    CHECK_MSG(policy == SCHED_IDLE || policy == SCHED_OTHER, "sweeper policy %d", policy);
+    CHECK(tid > 0);
+    int k = sched_getscheduler(tid);
+    if (policy == SCHED_IDLE) {
+        CHECK_EQ(k, SCHED_IDLE);
+    } else {
+        errno = 0;
+        CHECK_EQ(getpriority(PRIO_PROCESS, (id_t)tid), 19);
+    }
 }
 
 /* Large objects are scanned in oblets (MARK_OBLET_BYTES, 16 KiB), each its
