@@ -7,8 +7,9 @@
  * path takes no lock and does no atomic read-modify-write beyond the
  * statistics). When a request does not fit in the rest of the thread's chunk,
  * the rest is abandoned and a new chunk is taken: first from the pool of
- * chunks that exiting threads left part-used, else from the OS. Requests of
- * PERSISTENT_MAX_BLOCK bytes and more bypass chunks and go to sys directly.
+ * chunks that exiting threads left part-used (one whose rest holds the
+ * request), else from the OS. Requests of PERSISTENT_MAX_BLOCK bytes and
+ * more bypass chunks and go to sys directly.
  *
  * Accounting. A chunk is charged to stat_persistent when mapped; each block
  * handed out moves its bytes from stat_persistent to the caller's stat. So
@@ -80,11 +81,20 @@ static void thread_exit(void *unused)
     c->base = 0;
 }
 
-static bool new_chunk(struct palloc *c)
+/* A chunk for a request of size bytes at align: the first orphan whose rest
+ * holds it, else a new chunk from the OS (which always does: size is below
+ * PERSISTENT_MAX_BLOCK and align at most a page). An orphan too small for
+ * the request stays in the pool for smaller ones; handing it out anyway
+ * would carve the block past the chunk's end, into whatever the OS mapped
+ * there. */
+static bool new_chunk(struct palloc *c, size_t size, size_t align)
 {
     tc_lock(&orphan_lock);
-    struct orphan *o = orphans;
-    if (o != NULL) orphans = o->next;
+    struct orphan **pp = &orphans, *o;
+    while ((o = *pp) != NULL &&
+           tc_align_up((uintptr_t)o, align) + size > o->base + PERSISTENT_CHUNK_SIZE)
+        pp = &o->next;
+    if (o != NULL) *pp = o->next;
     tc_unlock(&orphan_lock);
     if (o != NULL) {
         /* Resume carving at the record itself, zeroed again first. */
@@ -133,7 +143,7 @@ void *persistent_alloc(size_t size, size_t align, tc_sysstat *stat)
     }
     uintptr_t p = tc_align_up(c->base + c->off, align);
     if (c->base == 0 || p + size > c->base + PERSISTENT_CHUNK_SIZE) {
-        if (!new_chunk(c)) {
+        if (!new_chunk(c, size, align)) {
             critical_leave();
             errno = ENOMEM;
             return NULL;

@@ -80,6 +80,78 @@ TC_TEST(persistent_misuse_is_fatal)
     TC_EXPECT_DEATH(tc_persistent_alloc(16, 16384, NULL), "larger than");
 }
 
+/* ---- a chunk left by an exited thread -------------------------------------- */
+
+/* Thread 1 carves a fresh chunk until `left` bytes remain, then exits: the
+ * rest goes to the orphan pool. Thread 2, whose first request needs a new
+ * chunk, asks for `want` bytes, more than the orphan has. */
+struct orphan_case {
+    size_t left, want;
+    uintptr_t chunk_end; /* thread 1: end of the chunk it left */
+    uintptr_t p;         /* thread 2: the block it got */
+    int bad;
+};
+
+static void *leave_chunk(void *arg)
+{
+    struct orphan_case *oc = arg;
+    tc_sysstat st = TC_SYSSTAT_INIT("t", TC_SYSCAT_OTHER);
+    /* 8-byte blocks until one opens a chunk mapped from the OS (stat_persistent
+     * grows): orphans of earlier threads are used up first. Nothing else
+     * allocates meanwhile (the main thread waits in pthread_join). */
+    uintptr_t base = 0;
+    for (int i = 0; i < 1000000 && base == 0; i++) {
+        uint64_t before = tc_sysstat_read(&stat_persistent);
+        uintptr_t p = (uintptr_t)tc_persistent_alloc(8, 8, &st);
+        if (tc_sysstat_read(&stat_persistent) == before + PERSISTENT_CHUNK_SIZE - 8)
+            base = p - sizeof(uintptr_t); /* a fresh chunk's first word is its link */
+    }
+    if (base == 0) {
+        oc->bad = 1;
+        return NULL;
+    }
+    oc->chunk_end = base + PERSISTENT_CHUNK_SIZE;
+    uintptr_t cur = base + 2 * sizeof(uintptr_t);
+    while (oc->chunk_end - cur > oc->left) {
+        size_t n = oc->chunk_end - cur - oc->left;
+        if (n > PERSISTENT_MAX_BLOCK / 2) n = PERSISTENT_MAX_BLOCK / 2;
+        uintptr_t p = (uintptr_t)tc_persistent_alloc(n, 8, &st);
+        if (p != cur) {
+            oc->bad = 2;
+            return NULL;
+        }
+        cur += n;
+    }
+    return NULL; /* exits: the last `left` bytes become an orphan */
+}
+
+static void *take_chunk(void *arg)
+{
+    struct orphan_case *oc = arg;
+    unsigned char *p = tc_persistent_alloc(oc->want, 8, NULL);
+    oc->p = (uintptr_t)p;
+    if (p == NULL || !all_zero(p, oc->want)) oc->bad = 3;
+    return NULL;
+}
+
+TC_TEST(persistent_orphan_too_small_for_a_request_is_not_overrun)
+{
+    /* 1 KiB left, 16 KiB asked (a fixalloc chunk of mheap's span structs):
+     * the block must not run past the orphan's chunk into whatever the OS
+     * mapped after it. */
+    struct orphan_case oc = {.left = 1024, .want = 16 << 10};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, leave_chunk, &oc) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_EQ(oc.bad, 0);
+    CHECK(pthread_create(&t, NULL, take_chunk, &oc) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_EQ(oc.bad, 0);
+    CHECK_MSG(!(oc.p < oc.chunk_end && oc.p + oc.want > oc.chunk_end),
+              "block %#lx+%zu runs past the end %#lx of its chunk", (unsigned long)oc.p, oc.want,
+              (unsigned long)oc.chunk_end);
+}
+
 /* ---- stress: threads allocate in parallel; no two blocks overlap ---------- */
 
 struct block {
