@@ -236,32 +236,9 @@ static void assist_flush_bg_credit(uint64_t work)
 static double assist_work_per_byte(void)
 {
     if (ap.goal == PACER_GOAL_NONE) return 0.0;
-    uint64_t done = atomic_load_explicit(&ap.scan_done, memory_order_relaxed);
-    uint64_t live = atomic_load_explicit(&gc_heap_live, memory_order_relaxed);
-    uint64_t expected = ap.expected, goal = ap.goal;
-    if (done > expected) {
-        /* More work than the last cycle's: pace for the worst case, the
-         * whole heap as it was when marking began (what is allocated since
-         * is black and never scanned: Go's heapScan, fixed at the start),
-         * extrapolating the goal along the same slope. */
-        uint64_t worst = ap.triggered > expected ? ap.triggered : expected;
-        double ext =
-            (double)ap.triggered + (double)(goal > ap.triggered ? goal - ap.triggered : 0) /
-                                       (double)expected * (double)worst;
-        goal = ext > (double)ap.hard_goal ? ap.hard_goal : (uint64_t)ext;
-        expected = worst;
-    }
-    /* Already past it: aim 10% above the heap, as Go does, rather than at
-     * a runway of nothing (which would make every allocation pay the most
-     * an assist may do). */
-    if (live >= goal) {
-        goal = live + live / 10;
-        if (expected < ap.triggered) expected = ap.triggered;
-    }
-    if (goal - live < ((uint64_t)1 << 20)) goal = live + ((uint64_t)1 << 20);
-    uint64_t remaining = expected > done ? expected - done : 0;
-    if (remaining < ((uint64_t)64 << 10)) remaining = (uint64_t)64 << 10;
-    return (double)remaining / (double)(goal - live);
+    return pacer_assist_work_per_byte(
+        ap.expected, atomic_load_explicit(&ap.scan_done, memory_order_relaxed), ap.triggered,
+        ap.goal, ap.hard_goal, atomic_load_explicit(&gc_heap_live, memory_order_relaxed));
 }
 
 /* ---- mark workers -------------------------------------------------------------- */

@@ -149,3 +149,34 @@ int64_t tc_set_memory_limit(int64_t bytes)
     tc_unlock(&pacer_mu);
     return old;
 }
+
+double pacer_assist_work_per_byte(uint64_t expected, uint64_t done, uint64_t triggered,
+                                  uint64_t goal, uint64_t hard_goal, uint64_t live)
+{
+    if (done > expected) {
+        /* More work than the last cycle's: pace for the worst case, the
+         * whole heap as it was when marking began (what is allocated since
+         * is black and never scanned: Go's heapScan, fixed at the start),
+         * extrapolating the goal along the same slope, at most to the hard
+         * goal. */
+        uint64_t worst = triggered > expected ? triggered : expected;
+        double ext = (double)triggered + (double)(goal > triggered ? goal - triggered : 0) /
+                                             (double)expected * (double)worst;
+        goal = ext > (double)hard_goal ? hard_goal : (uint64_t)ext;
+        expected = worst;
+    }
+    /* Already past even that: 10% more runway and no further, as Go's
+     * maxOvershoot. The limit is fixed, so the closer the heap gets to it,
+     * the more each byte costs (the runway is floored at 1 MiB, where one
+     * assist's bound takes over); a limit that moved with the heap (10%
+     * above it) charged the same price at any size and let a mark that fell
+     * behind carry the heap on without bound. */
+    if (live >= goal) {
+        goal += goal / 10;
+        if (expected < triggered) expected = triggered;
+    }
+    if (goal < live || goal - live < PACER_ASSIST_MIN_RUNWAY) goal = live + PACER_ASSIST_MIN_RUNWAY;
+    uint64_t remaining = expected > done ? expected - done : 0;
+    if (remaining < ((uint64_t)64 << 10)) remaining = (uint64_t)64 << 10;
+    return (double)remaining / (double)(goal - live);
+}

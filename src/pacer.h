@@ -38,6 +38,14 @@ int64_t pacer_memory_limit(void);
 /* The goal for given inputs and settings (pure; exposed for tests). */
 uint64_t pacer_compute_goal(const pacer_inputs *in, int gc_percent, int64_t memory_limit);
 
+/* Scan work an assist owes per byte allocated during a mark (Go's revise;
+ * pure; exposed for tests): the scan work expected of the cycle, the work
+ * done so far, heap_live when the cycle began (triggered), the goal and the
+ * most it may be extrapolated to (hard_goal), and heap_live now. */
+#define PACER_ASSIST_MIN_RUNWAY ((uint64_t)1 << 20)
+double pacer_assist_work_per_byte(uint64_t expected, uint64_t done, uint64_t triggered,
+                                  uint64_t goal, uint64_t hard_goal, uint64_t live);
+
 /* The concurrent collector's trigger for the next cycle, in bytes (pure;
  * pacer.c says how). marked and goal: the cycle just ended; grown: how much
  * the heap grew while it marked, scaled to what the workers alone would have

@@ -111,4 +111,35 @@ TC_TEST(trigger_fraction_is_clamped_to_the_span)
     pacer_set_trigger_fraction(0.875);
 }
 
+/* The assist price (Go's revise): work left over heap left, in the soft
+ * regime; past the expected work, the whole heap at the start over an
+ * extrapolated goal; past that goal, a fixed 10% more and no further, so the
+ * price climbs as the heap nears it instead of staying flat. */
+TC_TEST(assist_price_rises_toward_a_fixed_overshoot_limit)
+{
+    const uint64_t M = MiB;
+    /* Soft: 100 MiB of work left, 200 MiB of runway. */
+    double p = pacer_assist_work_per_byte(100 * M, 0, 200 * M, 400 * M, 800 * M, 200 * M);
+    CHECK(p > 0.49 && p < 0.51);
+    /* Past the expected work: worst = triggered (200), goal extrapolated to
+     * 200 + 200/100 * 200 = 600; 90 MiB of work left over 300 of heap. */
+    p = pacer_assist_work_per_byte(100 * M, 110 * M, 200 * M, 400 * M, 800 * M, 300 * M);
+    CHECK(p > 0.29 && p < 0.31);
+    /* Extrapolation stops at the hard goal (450): 90 over 150. */
+    p = pacer_assist_work_per_byte(100 * M, 110 * M, 200 * M, 400 * M, 450 * M, 300 * M);
+    CHECK(p > 0.59 && p < 0.61);
+    /* Past the goal (400): the limit is 440, fixed, and the work expected
+     * becomes the heap at the start (200): 150 MiB left. */
+    double at410 = pacer_assist_work_per_byte(100 * M, 50 * M, 200 * M, 400 * M, 800 * M, 410 * M);
+    double at430 = pacer_assist_work_per_byte(100 * M, 50 * M, 200 * M, 400 * M, 800 * M, 430 * M);
+    CHECK(at410 > 4.99 && at410 < 5.01); /* 150 over 30 */
+    CHECK(at430 > 14.9 && at430 < 15.1); /* 150 over 10: the price triples */
+    /* At or past the limit: the runway floor, 1 MiB. */
+    double at500 = pacer_assist_work_per_byte(100 * M, 50 * M, 200 * M, 400 * M, 800 * M, 500 * M);
+    CHECK(at500 > 149.0 && at500 < 151.0);
+    /* Nothing left to do still costs a little (64 KiB of work). */
+    p = pacer_assist_work_per_byte(100 * M, 100 * M, 200 * M, 400 * M, 800 * M, 200 * M);
+    CHECK(p > 0.0 && p < 0.001);
+}
+
 TC_TEST_MAIN()
