@@ -95,11 +95,16 @@ void pacer_commit(const pacer_inputs *in)
  * goal, should this mark's black allocation be a whole runway, still fits in
  * the heap memory the process already holds (growing into it costs no RSS);
  * to 60% beyond that. docs/gc.md ("Pacing") has the measurements behind
- * the numbers. Known weakness: the runway comes from the last mark, so a
- * program whose live heap jumps between two cycles (binary-trees moving to
- * deeper trees) can take the low floor, mark much longer than expected and
- * carry the floating garbage into a goal beyond the resident memory: peak
- * RSS 1.26x Boehm's in one device run of four. */
+ * the numbers. Known weakness: the goal doubles whatever a mark counted
+ * live, black allocation included, so a long mark during a growth phase
+ * sets a high goal: binary-trees' peak RSS is made in its first second (a
+ * 128 MiB tree built while a mark runs) and lands above Boehm's in about 1
+ * run of 9 on 2 CPUs (550 against 473 MiB), the others at 0.82-0.94x.
+ * Emptied spans kept by their class and the fixed overshoot limit of
+ * pacer_assist_work_per_byte made that tail rarer (device lanes above
+ * Boehm: 4 of 7 before them, 0 of 7 after); not doubling black allocation
+ * removes it but costs 60% more cycles (docs/benchmarks.md, "Tried and
+ * dropped"). */
 uint64_t pacer_next_trigger(uint64_t marked, uint64_t goal, uint64_t grown, bool idle_marked,
                             uint64_t resident)
 {
