@@ -63,11 +63,17 @@ static tc_sysstat stat_arena_meta = TC_SYSSTAT_INIT("heap arena metadata", TC_SY
 
 /* ---- span lists ------------------------------------------------------------ */
 
-void mspan_list_push(mspan_list *l, mspan *s)
+/* A span goes on a list only from none. */
+static void check_unlisted(const mspan *s, const char *fn)
 {
     if (tc_unlikely(s->list != NULL))
-        tc_throw("mspan_list_push: span %p (%#lx) is already on list %p", (void *)s,
+        tc_throw("%s: span %p (%#lx) is already on list %p", fn, (void *)s,
                  (unsigned long)s->startaddr, (void *)s->list);
+}
+
+void mspan_list_push(mspan_list *l, mspan *s)
+{
+    check_unlisted(s, "mspan_list_push");
     s->next = NULL;
     s->prev = l->last;
     if (l->last)
@@ -81,9 +87,7 @@ void mspan_list_push(mspan_list *l, mspan *s)
 
 void mspan_list_push_front(mspan_list *l, mspan *s)
 {
-    if (tc_unlikely(s->list != NULL))
-        tc_throw("mspan_list_push_front: span %p (%#lx) is already on list %p", (void *)s,
-                 (unsigned long)s->startaddr, (void *)s->list);
+    check_unlisted(s, "mspan_list_push_front");
     s->prev = NULL;
     s->next = l->first;
     if (l->first)

@@ -266,6 +266,13 @@ TC_TEST(gctrace_2_counts_slow_paths)
     CHECK_EQ(large, 5);
 }
 
+/* A node fresh from tc_new reads zero. */
+static void check_zeroed(const struct node *x)
+{
+    CHECK_MSG(x->id == 0 && x->next == NULL && x->other == NULL, "new object %p holds %#llx %p %p",
+              (const void *)x, (unsigned long long)x->id, (void *)x->next, x->other);
+}
+
 /* Reused slots are cleared in bulk when a cache takes their span (not one
  * by one as they are handed out): every new object must read zero, even
  * where clobberfree filled the freed slot, and the live objects sharing
@@ -294,9 +301,7 @@ TC_TEST(reused_slots_come_back_zeroed_and_live_neighbours_keep_their_bytes)
     int reused = 0;
     for (int k = 0; k < N; k++) {
         struct node *x = tc_new(node_t);
-        CHECK_MSG(x->id == 0 && x->next == NULL && x->other == NULL,
-                  "new object %p holds %#llx %p %p", (void *)x, (unsigned long long)x->id,
-                  (void *)x->next, x->other);
+        check_zeroed(x);
         for (size_t j = 0; j < ndropped && reused < 16; j++) reused += dropped[j] == (uintptr_t)x;
     }
     CHECK_MSG(reused > 0, "no freed slot was handed out again");
@@ -318,9 +323,7 @@ static TC_NOINLINE spanclass alloc_junk_nodes(int n)
     spanclass spc = 0;
     for (int i = 0; i < n; i++) {
         struct node *x = tc_new(node_t);
-        CHECK_MSG(x->id == 0 && x->next == NULL && x->other == NULL,
-                  "new object %p holds %#llx %p %p", (void *)x, (unsigned long long)x->id,
-                  (void *)x->next, x->other);
+        check_zeroed(x);
         x->id = ~(uint64_t)0;
         x->next = x;
         x->other = (char *)x + 8;
