@@ -12,6 +12,8 @@
 #   run.sh the standard run: each benchmark pinned to two CPUs (the target
 #          machine of the issues) via taskset when there is one, then
 #          bench_scaling on every CPU; results go to $OUT or ./results/.
+#   lanes.sh  A/B runs of several builds side by side in lanes of two CPUs
+#          (tools/lanes.sh says how).
 # The target needs a glibc at least as new as this machine's (Debian 12:
 # 2.36) and libstdc++ for jemalloc. Copy the folder over and run
 # `bash KIT_DIR/run.sh`; `RUN_ONLY="alloc gc"` picks parts (alloc, gc,
@@ -40,6 +42,7 @@ if command -v go >/dev/null 2>&1; then
   done
 fi
 
+cp tools/lanes.sh "$KIT/lanes.sh"
 cat > "$KIT/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Written by tools/benchkit.sh: the standard run of a packed benchmark kit.
