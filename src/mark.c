@@ -297,9 +297,15 @@ static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
  * their parent): then the arena, span-table and state lookups are skipped.
  * Valid for one drain call, which runs inside one mark phase: a span found
  * in use stays in use, at the same bounds, until the sweep after the mark. */
+#define SHADE_BATCH 8
+
 typedef struct span_cache {
     uintptr_t start, len; /* len 0: empty */
     mspan *s;
+    /* Pointers that led out of the cached span, waiting for shade_batch:
+     * n of them, with the slots they were read from. */
+    unsigned n;
+    uintptr_t v[SHADE_BATCH], slot[SHADE_BATCH];
 } span_cache;
 
 /* shade_precise with the drain's span cache. Out of line: inlined into the
@@ -324,6 +330,85 @@ static TC_NOINLINE void shade_precise_cached(uintptr_t v, uintptr_t slot, gcwork
         return;
     }
     greyobject(sc->start + i * s->elemsize, s, i, slot, w);
+}
+
+/* Shading a pointer into a span other than the cached one costs three
+ * dependent cache misses once the heap outgrows the caches: the span
+ * table's entry, the span, the mark-bit word (the object itself is the
+ * prefetch queue's). Taken one pointer at a time they queue up; so such
+ * pointers wait in the drain's batch, and shade_batch takes SHADE_BATCH of
+ * them through the three loads as three passes, each prefetching what the
+ * next reads, so that the misses of a pass overlap. Measured on the 2-vCPU
+ * build machine: the world-stopped, one-marker mark of the pause heap
+ * (512 MiB of 32-byte list nodes) 10-20% shorter; bench_pause (1 GiB, two
+ * mutators) p99.9 38-58 -> 23-31 us and half the assist CPU; binary-trees,
+ * whose pointers mostly stay in the cached span, +13% marking instructions
+ * for no measurable change in mark time.
+ *
+ * Until shade_batch runs, the batched pointers are the drain's own grey
+ * work, as the prefetch queue's objects are: the drain shades them before it
+ * concludes that no work is left and before it returns, so the mark cannot
+ * end without them. */
+static TC_NOINLINE void shade_batch(gcwork *w, span_cache *sc)
+{
+    unsigned n = sc->n;
+    mspan *sp[SHADE_BATCH];
+    uintptr_t idx[SHADE_BATCH];
+    sc->n = 0;
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = mheap_span_of(sc->v[k]);
+        sp[k] = s;
+        if (s != NULL) {
+            __builtin_prefetch(s, 0, 3);
+            __builtin_prefetch((const char *)s + 64, 0, 3);
+        }
+    }
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = sp[k];
+        uintptr_t v = sc->v[k];
+        if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE ||
+            v - s->startaddr >= s->limit - s->startaddr) {
+            sp[k] = NULL;
+            continue;
+        }
+        idx[k] = mspan_obj_index(s, v);
+        __builtin_prefetch((const uint64_t *)s->gcmark_bits + idx[k] / 64, 1, 3);
+    }
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = sp[k];
+        if (s == NULL || tc_unlikely(mspan_is_free(s, idx[k]))) {
+            shade_precise(sc->v[k], sc->slot[k], w); /* not an object: it decides */
+            continue;
+        }
+        greyobject(s->startaddr + idx[k] * s->elemsize, s, idx[k], sc->slot[k], w);
+    }
+    if (n != 0 && sp[n - 1] != NULL) { /* the last span found becomes the cached one */
+        mspan *s = sp[n - 1];
+        sc->start = s->startaddr;
+        sc->len = s->limit - s->startaddr;
+        sc->s = s;
+    }
+}
+
+/* A word from a precise heap slot, in a drain: shaded at once if it points
+ * into the cached span, else batched (its span-table entry prefetched). */
+static inline void shade_precise_batched(uintptr_t v, uintptr_t slot, gcwork *w, span_cache *sc)
+{
+    if (v - sc->start < sc->len) {
+        shade_precise_cached(v, slot, w, sc);
+        return;
+    }
+    uintptr_t ai = arena_index(v);
+    heap_arena *_Atomic *index = mheap_.arenas;
+    if (tc_likely(ai < ARENA_INDEX_LEN && index != NULL)) {
+        heap_arena *ha = atomic_load_explicit(&index[ai], memory_order_relaxed);
+        if (ha != NULL) __builtin_prefetch(&ha->spans[(v >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA]);
+    }
+    unsigned n = sc->n;
+    sc->v[n] = v;
+    sc->slot[n] = slot;
+    sc->n = n + 1;
+    if (n + 1 == SHADE_BATCH) shade_batch(w, sc);
 }
 
 /* A word from a conservative source: anything that does not point at an
@@ -456,7 +541,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
             for (uintptr_t slot = b; slot < end; slot += TC_PTR_SIZE) {
                 uintptr_t v = *(volatile const uintptr_t *)slot;
                 if (scan_skip(v, b, elemsize)) continue;
-                shade_precise_cached(v, slot, w, sc);
+                shade_precise_batched(v, slot, w, sc);
             }
             w->scan_work += elemsize;
             return;
@@ -471,7 +556,7 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
             uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * TC_PTR_SIZE;
             uintptr_t v = *(volatile const uintptr_t *)slot;
             if (scan_skip(v, b, elemsize)) continue;
-            shade_precise_cached(v, slot, w, sc);
+            shade_precise_batched(v, slot, w, sc);
         }
         w->scan_work += elemsize;
         return;
@@ -492,8 +577,9 @@ scanobject_inline(uintptr_t b, gcwork *w, span_cache *sc)
 
 TC_SCAN_ATTR void scanobject(uintptr_t b, gcwork *w)
 {
-    span_cache sc = {0, 0, NULL};
+    span_cache sc = {.n = 0};
     scanobject_inline(b, w, &sc);
+    if (sc.n != 0) shade_batch(w, &sc);
 }
 
 /* ---- draining ------------------------------------------------------------------ */
@@ -536,14 +622,19 @@ TC_SCAN_ATTR uint64_t mark_drain_n(gcwork *w, uint64_t scan_budget)
     prefetch_queue q = {.n = 0};
     uint64_t start = w->scan_work;
     unsigned n = 0;
-    span_cache sc = {0, 0, NULL};
+    span_cache sc = {.n = 0};
     while (w->scan_work - start < scan_budget) {
         uintptr_t obj = next_grey(w, &q);
-        if (obj == 0) break;
+        if (obj == 0) {
+            if (sc.n == 0) break;
+            shade_batch(w, &sc); /* the last pointers may make more work */
+            continue;
+        }
         scanobject_inline(obj, w, &sc);
         /* Keep idle markers fed: offer work now and then. */
         if ((++n & 63) == 0) gcw_balance(w);
     }
+    if (sc.n != 0) shade_batch(w, &sc);
     for (; q.n != 0; q.n--) gcw_put(w, q.obj[(q.head + q.n - 1) % PREFETCH_DEPTH]);
     return w->scan_work - start;
 }
