@@ -48,9 +48,12 @@
 #include "sweep.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "debug.h"
+#include "gc.h" /* gc_spawn_thread */
 #include "pagealloc.h"
 #include "persistent.h"
 #include "stats.h"
@@ -334,8 +337,131 @@ static bool heap_grow(size_t npages)
         }
     }
     add_to_pages(mheap_.cur_arena_base, ask);
+    mheap_.last_grow_base = mheap_.cur_arena_base;
     mheap_.cur_arena_base += ask;
     return true;
+}
+
+/* ---- fresh memory faulted in ahead of need ---------------------------------------------
+ *
+ * With huge pages, the first touch of a fresh 2 MiB range zeroes all of it
+ * in the kernel (and may compact memory first): 0.5-2 ms during which the
+ * touching thread cannot take the stop signal, so a stop waits (docs/heap.md,
+ * "Huge pages and stops"). So the heap grows one chunk ahead of need: when
+ * an allocation under the heap lock leaves less than a chunk of free pages,
+ * the prefault thread grows the heap by a chunk and populates it with
+ * MADV_POPULATE_WRITE, outside the lock, before a mutator gets there; then
+ * it clears the chunk's scavenged bits (pagealloc_unscavenge), so the
+ * statistics count it resident. Populating writes nothing: a mutator that
+ * already took pages of the chunk keeps its data. The thread runs at normal
+ * priority (an idle-priority one starves when mutators fill the CPUs, which
+ * is when it is needed). Cost: up to one chunk (4 MiB) resident before it
+ * is used. Kernels without MADV_POPULATE_WRITE (before 5.14) turn it off at
+ * the first failure; hugepages=0 never starts it.
+ *
+ * State: prefault_pending and prefault_off under the heap lock (one grow at
+ * a time); the thread's wake-up under pf.mu, a leaf taken inside the heap
+ * lock. */
+#define PREFAULT_AHEAD_PAGES (2 * PALLOC_CHUNK_PAGES) /* free pages kept ahead */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, wake; /* under mu */
+} pf = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static bool prefault_pending, prefault_off; /* heap lock */
+static _Atomic uint64_t prefault_chunks;    /* chunks populated (tests, stats) */
+static _Atomic uintptr_t prefault_last;     /* the last of them (tests) */
+
+static void *prefault_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&pf.mu);
+        while (!pf.wake) pthread_cond_wait(&pf.cv, &pf.mu);
+        pf.wake = false;
+        pthread_mutex_unlock(&pf.mu);
+        tc_lock(&mheap_.lock);
+        pagealloc_counts pc;
+        pagealloc_counts_read(mheap_.pages, &pc);
+        uintptr_t base = 0;
+        if (pc.total_pages - pc.inuse_pages < PREFAULT_AHEAD_PAGES && heap_grow(PALLOC_CHUNK_PAGES))
+            base = mheap_.last_grow_base;
+        tc_unlock(&mheap_.lock);
+        /* One huge page per call, yielding between: the thread is in the
+         * kernel while it populates, and a mutator waiting for this CPU
+         * should get it back at the next huge page, not after the chunk. */
+        int rc = 0;
+        for (uintptr_t a = base; base != 0 && rc == 0 && a < base + PALLOC_CHUNK_BYTES;
+             a += (uintptr_t)2 << 20) {
+            rc = madvise((void *)a, (size_t)2 << 20, MADV_POPULATE_WRITE);
+            sched_yield();
+        }
+        tc_lock(&mheap_.lock);
+        if (base != 0 && rc == 0) {
+            size_t n = pagealloc_unscavenge(mheap_.pages, base, PALLOC_CHUNK_BYTES);
+            if (n != 0) sys_used((void *)base, PALLOC_CHUNK_BYTES, n);
+            atomic_store_explicit(&prefault_last, base, memory_order_relaxed);
+            atomic_fetch_add_explicit(&prefault_chunks, 1, memory_order_relaxed);
+        }
+        if (rc != 0) prefault_off = true; /* no MADV_POPULATE_WRITE here */
+        prefault_pending = false;
+        tc_unlock(&mheap_.lock);
+    }
+    return NULL;
+}
+
+/* After an allocation from the page allocator. Heap lock held. */
+static void prefault_check(void)
+{
+    if (!tc_debug.hugepages || prefault_pending || prefault_off) return;
+    pagealloc_counts pc;
+    pagealloc_counts_read(mheap_.pages, &pc);
+    if (pc.total_pages - pc.inuse_pages >= PREFAULT_AHEAD_PAGES) return;
+    prefault_pending = true;
+    pthread_mutex_lock(&pf.mu);
+    if (!pf.started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (gc_spawn_thread(&t, &attr, prefault_main, NULL) == 0)
+            pf.started = true;
+        else
+            prefault_off = true; /* no thread: the mutators fault their pages, as before */
+        pthread_attr_destroy(&attr);
+    }
+    pf.wake = true;
+    pthread_cond_signal(&pf.cv);
+    pthread_mutex_unlock(&pf.mu);
+}
+
+void mheap_prefault_wait_idle(void)
+{
+    for (;;) {
+        tc_lock(&mheap_.lock);
+        bool busy = prefault_pending;
+        tc_unlock(&mheap_.lock);
+        if (!busy) return;
+        sched_yield();
+    }
+}
+
+uint64_t mheap_prefaulted_chunks(uintptr_t *last)
+{
+    if (last != NULL) *last = atomic_load_explicit(&prefault_last, memory_order_relaxed);
+    return atomic_load_explicit(&prefault_chunks, memory_order_relaxed);
+}
+
+void mheap_prefault_after_fork_child(void)
+{
+    pthread_mutex_init(&pf.mu, NULL);
+    pthread_cond_init(&pf.cv, NULL);
+    pf.started = pf.wake = false;
+    prefault_pending = false;
 }
 
 /* ---- span allocation ------------------------------------------------------------ */
@@ -456,6 +582,7 @@ static bool refill_page_cache(mcache *c)
     if (pagecache_empty(&c->pcache) && !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache) &&
         (!heap_grow(1) || !pagealloc_alloc_to_cache(mheap_.pages, &c->pcache)))
         return false;
+    prefault_check();
     while (c->nspanstash < MHEAP_SPANSTASH) {
         mspan *s = tc_fixalloc_alloc(&mheap_.spanalloc);
         if (s == NULL) tc_throw("mheap_alloc_span: out of memory for a span struct");
@@ -518,6 +645,7 @@ mspan *mheap_alloc_span(size_t npages, spanclass spc, size_t large_size)
         }
     }
     if (scav != 0) sys_used((void *)base, npages * TC_PAGE_SIZE, scav);
+    prefault_check();
     mspan *s = tc_fixalloc_alloc(&mheap_.spanalloc);
     if (s == NULL) tc_throw("mheap_alloc_span: out of memory for a span struct");
     publish_span(s, base, npages, spc, large_size);

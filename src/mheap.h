@@ -276,6 +276,7 @@ typedef struct mheap {
 
     /* Reserved address space not yet given to the page allocator. */
     uintptr_t cur_arena_base, cur_arena_end;
+    uintptr_t last_grow_base; /* the range the last heap_grow added for its request */
     /* Addresses to try for the next reservation (Go's arena hints). */
     uintptr_t hints[128];
     unsigned n_hints, next_hint;
@@ -360,6 +361,15 @@ static inline heap_arena *mheap_arena_of(uintptr_t p)
  * allocating spans meanwhile (the page-cache path makes spans without the
  * lock). */
 void mheap_check(void);
+
+/* Chunks of fresh heap the prefault thread has populated ahead of need
+ * (mheap.c, "fresh memory faulted in ahead of need"), and in *last (unless
+ * NULL) the base of the latest. */
+uint64_t mheap_prefaulted_chunks(uintptr_t *last);
+/* Wait until no prefault is pending (tests that count resident bytes). */
+void mheap_prefault_wait_idle(void);
+/* In a forked child: the prefault thread is gone. */
+void mheap_prefault_after_fork_child(void);
 
 /* ---- mcentral (mcentral.c) --------------------------------------------------- */
 void mcentral_init(mcentral *c, spanclass spc);

@@ -764,6 +764,28 @@ size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes)
     return got << TC_PAGE_SHIFT;
 }
 
+size_t pagealloc_unscavenge(pagealloc *pa, uintptr_t base, size_t bytes)
+{
+    uintptr_t limit = base + bytes;
+    if (bytes == 0) return 0;
+    if ((base | bytes) & (TC_PAGE_SIZE - 1))
+        tc_throw("pagealloc_unscavenge: range %#lx+%#zx is not whole pages", base, bytes);
+    size_t n = 0;
+    for (size_t ci = chunk_index(base); ci <= chunk_index(limit - 1); ci++) {
+        chunk *c = chunk_of(pa, ci); /* throws outside the grown ranges */
+        unsigned lo, hi;
+        chunk_pages(ci, base, limit, &lo, &hi);
+        for (unsigned w = lo / 64; w <= (hi - 1) / 64; w++) {
+            uint64_t m = word_mask(w, lo, hi) & c->scav[w] & ~c->alloc[w];
+            c->scav[w] &= ~m;
+            n += (size_t)tc_popcount64(m);
+        }
+    }
+    if (n != 0 && limit > pa->scav_top) pa->scav_top = limit;
+    pa->counts.scavenged_pages -= n;
+    return n << TC_PAGE_SHIFT;
+}
+
 /* ---- observation ------------------------------------------------------------------------ */
 
 void pagealloc_counts_read(const pagealloc *pa, pagealloc_counts *out) { *out = pa->counts; }

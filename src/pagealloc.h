@@ -47,6 +47,13 @@ void pagealloc_free(pagealloc *pa, uintptr_t base, size_t npages);
  * madvise runs inside the call, i.e. under the caller's lock. */
 size_t pagealloc_scavenge(pagealloc *pa, size_t nbytes);
 
+/* The opposite, for memory something made resident again without the
+ * allocator (mheap's populating of fresh chunks): clear the scavenged bit of
+ * every free page of [base, base+bytes), a range of whole pages inside grown
+ * ranges. Returns the bytes whose bit it cleared; pages already in use or
+ * unscavenged are left alone. */
+size_t pagealloc_unscavenge(pagealloc *pa, uintptr_t base, size_t bytes);
+
 /* ---- per-thread page caches (Go's pageCache, mpagecache.go) -----------------
  * A thread takes every free page of one 64-page-aligned block at once, under
  * the caller's lock (pagealloc_alloc_to_cache), then hands runs of it out

@@ -265,6 +265,32 @@ TC_TEST(pagealloc_reports_and_clears_scavenged_pages)
     CHECK_EQ(scav, 2 * CHUNK);
 }
 
+/* Memory made resident behind the allocator's back (mheap populates fresh
+ * chunks) loses its scavenged bits, on free pages only; the scavenger can
+ * take it back, and allocating it reports nothing to sys_used. */
+TC_TEST(pagealloc_unscavenges_free_pages_only)
+{
+    uintptr_t b;
+    pagealloc *pa = new_heap(2 * CHUNK, &b);
+    size_t scav;
+    CHECK_EQ(alloc_pages(pa, 10, &scav), b); /* [0, 10) in use */
+    CHECK_EQ(pagealloc_unscavenge(pa, b, CHUNK), (PALLOC_CHUNK_PAGES - 10) * PG);
+    pagealloc_check(pa);
+    CHECK_EQ(pagealloc_unscavenge(pa, b, CHUNK), 0); /* twice: nothing left */
+    pagealloc_counts c;
+    pagealloc_counts_read(pa, &c);
+    CHECK_EQ(c.scavenged_pages, PALLOC_CHUNK_PAGES);
+    CHECK_EQ(alloc_pages(pa, 20, &scav), b + 10 * PG);
+    CHECK_EQ(scav, 0);
+    /* The second chunk kept its bits: a run across the boundary reports them. */
+    CHECK_EQ(alloc_pages(pa, PALLOC_CHUNK_PAGES, &scav), b + 30 * PG);
+    CHECK_EQ(scav, 30 * PG);
+    /* The scavenger finds the unscavenged free pages again (scav_top). */
+    free_pages(pa, b + 10 * PG, 20);
+    CHECK_EQ(pagealloc_scavenge(pa, SIZE_MAX), 20 * PG); /* [10, 30): the rest is in use */
+    pagealloc_check(pa);
+}
+
 TC_TEST(pagealloc_scavenges_highest_addresses_first_across_ranges)
 {
     pagealloc *pa = pagealloc_new(&meta);
