@@ -347,16 +347,16 @@ static bool heap_grow(size_t npages)
  * With huge pages, the first touch of a fresh 2 MiB range zeroes all of it
  * in the kernel (and may compact memory first): 0.5-2 ms during which the
  * touching thread cannot take the stop signal, so a stop waits (docs/heap.md,
- * "Huge pages and stops"). So the heap grows one chunk ahead of need: when
- * an allocation under the heap lock leaves less than a chunk of free pages,
+ * "Huge pages and stops"). So the heap grows ahead of need: when an
+ * allocation under the heap lock leaves less than two chunks of free pages,
  * the prefault thread grows the heap by a chunk and populates it with
  * MADV_POPULATE_WRITE, outside the lock, before a mutator gets there; then
  * it clears the chunk's scavenged bits (pagealloc_unscavenge), so the
  * statistics count it resident. Populating writes nothing: a mutator that
  * already took pages of the chunk keeps its data. The thread runs at normal
  * priority (an idle-priority one starves when mutators fill the CPUs, which
- * is when it is needed). Cost: up to one chunk (4 MiB) resident before it
- * is used. Kernels without MADV_POPULATE_WRITE (before 5.14) turn it off at
+ * is when it is needed). Cost: up to two chunks (8 MiB) resident before they
+ * are used. Kernels without MADV_POPULATE_WRITE (before 5.14) turn it off at
  * the first failure; hugepages=0 never starts it.
  *
  * State: prefault_pending and prefault_off under the heap lock (one grow at
