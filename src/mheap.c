@@ -362,7 +362,7 @@ static bool heap_grow(size_t npages)
  * State: prefault_pending and prefault_off under the heap lock (one grow at
  * a time); the thread's wake-up under pf.mu, a leaf taken inside the heap
  * lock. */
-#define PREFAULT_AHEAD_PAGES (2 * PALLOC_CHUNK_PAGES) /* free pages kept ahead */
+#define PREFAULT_AHEAD_PAGES ((size_t)2 * PALLOC_CHUNK_PAGES) /* free pages kept ahead */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
