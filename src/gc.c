@@ -1124,7 +1124,6 @@ static void after_fork_child(void)
     atomic_store(&gc_phase, GC_OFF);
     wbq_after_fork_child();
     sweep_after_fork_child();
-    mheap_prefault_after_fork_child();
 }
 
 void gc_collect(gc_reason why)

@@ -51,6 +51,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "debug.h"
 #include "gc.h" /* gc_spawn_thread */
@@ -375,6 +376,7 @@ static struct {
 static bool prefault_pending, prefault_off; /* heap lock */
 static _Atomic uint64_t prefault_chunks;    /* chunks populated (tests, stats) */
 static _Atomic uintptr_t prefault_last;     /* the last of them (tests) */
+_Atomic unsigned mheap_prefault_test_hold_us;
 
 static void *prefault_main(void *arg)
 {
@@ -390,6 +392,8 @@ static void *prefault_main(void *arg)
         uintptr_t base = 0;
         if (pc.total_pages - pc.inuse_pages < PREFAULT_AHEAD_PAGES && heap_grow(PALLOC_CHUNK_PAGES))
             base = mheap_.last_grow_base;
+        unsigned hold = atomic_load_explicit(&mheap_prefault_test_hold_us, memory_order_relaxed);
+        if (hold != 0) usleep(hold); /* tests: widen the window a fork must not hit */
         tc_unlock(&mheap_.lock);
         /* One huge page per call, yielding between: the thread is in the
          * kernel while it populates, and a mutator waiting for this CPU
@@ -456,8 +460,17 @@ uint64_t mheap_prefaulted_chunks(uintptr_t *last)
     return atomic_load_explicit(&prefault_chunks, memory_order_relaxed);
 }
 
-void mheap_prefault_after_fork_child(void)
+/* fork. The prefault thread (like the background sweeper) may hold the
+ * heap lock at any moment, half-way through growing the heap: the forking
+ * thread takes the lock before fork, so the child's heap is consistent, and
+ * the child, whose only thread that is, starts the lock afresh. The prefault
+ * thread does not exist in the child: it is started again on demand. */
+static void fork_prepare(void) { tc_lock(&mheap_.lock); }
+static void fork_parent(void) { tc_unlock(&mheap_.lock); }
+static void fork_child(void)
 {
+    pthread_mutex_init(&mheap_.lock.m, NULL);
+    critical_leave(); /* fork_prepare's */
     pthread_mutex_init(&pf.mu, NULL);
     pthread_cond_init(&pf.cv, NULL);
     pf.started = pf.wake = false;
@@ -950,5 +963,6 @@ void mheap_init(void)
     tc_fixalloc_init(&mheap_.cachealloc, sizeof(mcache), NULL, NULL, &stat_gcmeta);
     for (unsigned i = 0; i < TC_NUM_SPAN_CLASSES; i++)
         mcentral_init(&mheap_.central[i], (spanclass)i);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     mheap_.initialised = true;
 }

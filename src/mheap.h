@@ -366,10 +366,11 @@ void mheap_check(void);
  * (mheap.c, "fresh memory faulted in ahead of need"), and in *last (unless
  * NULL) the base of the latest. */
 uint64_t mheap_prefaulted_chunks(uintptr_t *last);
+/* Tests: how long the prefault thread sleeps holding the heap lock after a
+ * grow (0: not at all). */
+extern _Atomic unsigned mheap_prefault_test_hold_us;
 /* Wait until no prefault is pending (tests that count resident bytes). */
 void mheap_prefault_wait_idle(void);
-/* In a forked child: the prefault thread is gone. */
-void mheap_prefault_after_fork_child(void);
 
 /* ---- mcentral (mcentral.c) --------------------------------------------------- */
 void mcentral_init(mcentral *c, spanclass spc);

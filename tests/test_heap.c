@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "mheap.h"
@@ -439,6 +442,50 @@ TC_TEST(fresh_heap_is_faulted_in_a_chunk_ahead)
     for (size_t i = 0; i < nbig; i++) free_large(big[i]);
     free(big);
     mheap_check();
+}
+
+/* fork while the prefault thread grows the heap: the child must find the
+ * heap lock free and the heap consistent (fork_prepare takes the lock). The
+ * thread is made to hold the lock 3 ms after each grow, so most forks land
+ * inside that window (without fork_prepare the children hang). */
+TC_TEST(fork_while_the_heap_grows_in_the_background)
+{
+    init_once();
+    /* Take up the free pages earlier tests left, so each round grows. */
+    mheap_prefault_wait_idle();
+    pagealloc_counts pc;
+    tc_lock(&mheap_.lock);
+    pagealloc_counts_read(mheap_.pages, &pc);
+    tc_unlock(&mheap_.lock);
+    size_t nfill = ((pc.total_pages - pc.inuse_pages) * TC_PAGE_SIZE >> 20) / 2 + 1;
+    void **fill = calloc(nfill, sizeof *fill);
+    CHECK(fill != NULL);
+    for (size_t i = 0; i < nfill; i++) fill[i] = tc_alloc_noscan((size_t)2 << 20);
+    atomic_store(&mheap_prefault_test_hold_us, 3000);
+    enum { ROUNDS = 20 };
+    void *keep[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        keep[round] = tc_alloc_noscan((size_t)6 << 20); /* grows: the prefault thread wakes */
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            void *p = tc_alloc_noscan((size_t)5 << 20); /* grows the child's heap */
+            mheap_check();
+            _exit(p != NULL ? 0 : 1);
+        }
+        int status = 0;
+        double t0 = tc_test_now();
+        pid_t r;
+        while ((r = waitpid(pid, &status, WNOHANG)) == 0 && tc_test_now() - t0 < 10) usleep(1000);
+        if (r == 0) kill(pid, SIGKILL), waitpid(pid, &status, 0);
+        CHECK_MSG(r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "round %d: child %s (status %#x)", round, r == 0 ? "hung" : "failed", status);
+    }
+    atomic_store(&mheap_prefault_test_hold_us, 0);
+    mheap_prefault_wait_idle();
+    for (int round = 0; round < ROUNDS; round++) free_large(keep[round]);
+    for (size_t i = 0; i < nfill; i++) free_large(fill[i]);
+    free(fill);
 }
 
 TC_TEST(mspan_check_catches_a_broken_span)
