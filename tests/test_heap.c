@@ -400,6 +400,21 @@ TC_TEST(resident_bytes_keep_freed_pages)
     mheap_free_span(t);
 }
 
+/* Allocate 3 MiB objects until the heap's free pages are used up, plus
+ * `more` of them (each grows the heap). Returns them for free_large. */
+static void **fill_free_pages(size_t *n, size_t more)
+{
+    pagealloc_counts pc;
+    tc_lock(&mheap_.lock);
+    pagealloc_counts_read(mheap_.pages, &pc);
+    tc_unlock(&mheap_.lock);
+    *n = ((pc.total_pages - pc.inuse_pages) * TC_PAGE_SIZE >> 20) / 3 + 1 + more;
+    void **v = calloc(*n, sizeof *v);
+    CHECK(v != NULL);
+    for (size_t i = 0; i < *n; i++) v[i] = tc_alloc_noscan((size_t)3 << 20);
+    return v;
+}
+
 /* With huge pages, fresh memory is faulted in ahead of need: after the
  * heap grows, the prefault thread grows it one chunk further and populates
  * that chunk, which then counts as resident and comes out of the page
@@ -416,17 +431,11 @@ TC_TEST(fresh_heap_is_faulted_in_a_chunk_ahead)
         printf("(no MADV_POPULATE_WRITE here: skipped) ");
         return;
     }
-    /* Use up the free pages earlier tests left, then grow the heap. */
+    /* Use up the free pages earlier tests left, and grow the heap. */
     mheap_prefault_wait_idle();
     uint64_t c0 = mheap_prefaulted_chunks(NULL);
-    pagealloc_counts pc;
-    tc_lock(&mheap_.lock);
-    pagealloc_counts_read(mheap_.pages, &pc);
-    tc_unlock(&mheap_.lock);
-    size_t nbig = ((pc.total_pages - pc.inuse_pages) * TC_PAGE_SIZE >> 20) / 3 + 4;
-    void **big = calloc(nbig, sizeof *big);
-    CHECK(big != NULL);
-    for (size_t i = 0; i < nbig; i++) big[i] = tc_alloc_noscan((size_t)3 << 20);
+    size_t nbig;
+    void **big = fill_free_pages(&nbig, 4);
     mheap_prefault_wait_idle();
     CHECK_MSG(mheap_prefaulted_chunks(NULL) > c0,
               "%llu chunks prefaulted before and after %zu x 3 MiB", (unsigned long long)c0, nbig);
@@ -453,14 +462,8 @@ TC_TEST(fork_while_the_heap_grows_in_the_background)
     init_once();
     /* Take up the free pages earlier tests left, so each round grows. */
     mheap_prefault_wait_idle();
-    pagealloc_counts pc;
-    tc_lock(&mheap_.lock);
-    pagealloc_counts_read(mheap_.pages, &pc);
-    tc_unlock(&mheap_.lock);
-    size_t nfill = ((pc.total_pages - pc.inuse_pages) * TC_PAGE_SIZE >> 20) / 2 + 1;
-    void **fill = calloc(nfill, sizeof *fill);
-    CHECK(fill != NULL);
-    for (size_t i = 0; i < nfill; i++) fill[i] = tc_alloc_noscan((size_t)2 << 20);
+    size_t nfill;
+    void **fill = fill_free_pages(&nfill, 0);
     atomic_store(&mheap_prefault_test_hold_us, 3000);
     enum { ROUNDS = 20 };
     void *keep[ROUNDS];
