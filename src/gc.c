@@ -115,24 +115,19 @@ void gc_init(void)
 
 /* ---- internal threads ------------------------------------------------------- */
 
-int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(t, attr, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
-static void spawn_detached(void *(*fn)(void *), void *arg, const char *what)
+int gc_spawn_thread(void *(*fn)(void *), void *arg)
 {
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (gc_spawn_thread(&t, &attr, fn, arg) != 0) tc_throw("gc: cannot start the %s thread", what);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&t, &attr, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    return rc;
 }
 
 /* ---- mark assists and background credit ---------------------------------------- */
@@ -432,13 +427,8 @@ static int mark_run(int nproc, bool concurrent, double util, bool idle)
 {
     pthread_mutex_lock(&mk.mu);
     while (mk.nhelpers < nproc - 1 && mk.nhelpers + 1 < MAX_MARKERS) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = gc_spawn_thread(&t, &attr, mark_helper, &mk.gcw[mk.nhelpers + 1]);
-        pthread_attr_destroy(&attr);
-        if (rc != 0) break; /* fewer markers: still correct */
+        if (gc_spawn_thread(mark_helper, &mk.gcw[mk.nhelpers + 1]) != 0)
+            break; /* fewer markers: still correct */
         mk.nhelpers++;
     }
     if (nproc > mk.nhelpers + 1) nproc = mk.nhelpers + 1;
@@ -1081,7 +1071,8 @@ static void request_cycle(gc_reason why, bool wait)
     pthread_mutex_lock(&co.mu);
     if (why == GC_TRIGGER_HEAP && (co.running != 0 || co.requested)) goto out;
     if (!co.started) {
-        spawn_detached(coordinator, NULL, "collector");
+        if (gc_spawn_thread(coordinator, NULL) != 0)
+            tc_throw("gc: cannot start the collector thread");
         co.started = true;
     }
     /* A cycle already running started before this call: wait for the next. */

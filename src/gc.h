@@ -44,9 +44,10 @@ void gc_maybe_trigger(void);
 /* TC_DEBUG=gcstress=N: called on every allocation while it is set. */
 void gc_stress_tick(void);
 
-/* Start an internal thread (mark worker, sweeper): never attached, never
- * stopped, with the stop signal blocked. */
-int gc_spawn_thread(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+/* Start an internal thread (mark worker, sweeper, prefault thread):
+ * detached, never attached, never stopped, with every signal blocked (the
+ * stop signal above all). Returns pthread_create's result. */
+int gc_spawn_thread(void *(*fn)(void *), void *arg);
 
 /* The collector's part of tc_read_stats. */
 void gc_read_stats(tc_stats *out);

@@ -428,15 +428,10 @@ static void prefault_check(void)
     prefault_pending = true;
     pthread_mutex_lock(&pf.mu);
     if (!pf.started) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (gc_spawn_thread(&t, &attr, prefault_main, NULL) == 0)
+        if (gc_spawn_thread(prefault_main, NULL) == 0)
             pf.started = true;
         else
             prefault_off = true; /* no thread: the mutators fault their pages, as before */
-        pthread_attr_destroy(&attr);
     }
     pf.wake = true;
     pthread_cond_signal(&pf.cv);

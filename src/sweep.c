@@ -395,13 +395,8 @@ void sweep_start_background(void)
 {
     pthread_mutex_lock(&sweep_mu);
     if (!sweeper_started) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (gc_spawn_thread(&t, &attr, bgsweep, NULL) != 0)
+        if (gc_spawn_thread(bgsweep, NULL) != 0)
             tc_throw("sweep: cannot start the background sweeper");
-        pthread_attr_destroy(&attr);
         sweeper_started = true;
     }
     wake_gen++;
