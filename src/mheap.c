@@ -378,6 +378,14 @@ static _Atomic uint64_t prefault_chunks;    /* chunks populated (tests, stats) *
 static _Atomic uintptr_t prefault_last;     /* the last of them (tests) */
 _Atomic unsigned mheap_prefault_test_hold_us;
 
+/* Free pages in the page allocator, page caches' excluded. Heap lock held. */
+static size_t free_pages_locked(void)
+{
+    pagealloc_counts pc;
+    pagealloc_counts_read(mheap_.pages, &pc);
+    return pc.total_pages - pc.inuse_pages;
+}
+
 static void *prefault_main(void *arg)
 {
     (void)arg;
@@ -387,10 +395,8 @@ static void *prefault_main(void *arg)
         pf.wake = false;
         pthread_mutex_unlock(&pf.mu);
         tc_lock(&mheap_.lock);
-        pagealloc_counts pc;
-        pagealloc_counts_read(mheap_.pages, &pc);
         uintptr_t base = 0;
-        if (pc.total_pages - pc.inuse_pages < PREFAULT_AHEAD_PAGES && heap_grow(PALLOC_CHUNK_PAGES))
+        if (free_pages_locked() < PREFAULT_AHEAD_PAGES && heap_grow(PALLOC_CHUNK_PAGES))
             base = mheap_.last_grow_base;
         unsigned hold = atomic_load_explicit(&mheap_prefault_test_hold_us, memory_order_relaxed);
         if (hold != 0) usleep(hold); /* tests: widen the window a fork must not hit */
@@ -421,10 +427,9 @@ static void *prefault_main(void *arg)
 /* After an allocation from the page allocator. Heap lock held. */
 static void prefault_check(void)
 {
-    if (!tc_debug.hugepages || prefault_pending || prefault_off) return;
-    pagealloc_counts pc;
-    pagealloc_counts_read(mheap_.pages, &pc);
-    if (pc.total_pages - pc.inuse_pages >= PREFAULT_AHEAD_PAGES) return;
+    if (!tc_debug.hugepages || prefault_pending || prefault_off ||
+        free_pages_locked() >= PREFAULT_AHEAD_PAGES)
+        return;
     prefault_pending = true;
     pthread_mutex_lock(&pf.mu);
     if (!pf.started) {

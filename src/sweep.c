@@ -53,7 +53,6 @@
 
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "debug.h"
@@ -343,12 +342,12 @@ bool sweep_done(void)
  * Linux VM). Starved, it loses nothing: allocation sweeps what it needs
  * (mcentral_refill_span), and the collector sweeps the rest before the next
  * cycle (sweep_finish). Returns the policy it got, for the test. */
-int sweep_background_priority(void)
+static int sweep_background_priority(void)
 {
     struct sched_param p = {.sched_priority = 0};
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0) return SCHED_IDLE;
     /* SCHED_IDLE refused (a sandbox): the lowest nice value instead. */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) == 0) return SCHED_OTHER;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) == 0) return SCHED_OTHER;
     return -1; /* the sweeper then competes with the mutators as any thread does */
 }
 
@@ -365,7 +364,7 @@ static void *bgsweep(void *arg)
 {
     (void)arg;
     uint64_t seen = 0;
-    atomic_store(&bgsweep_tid, (int)syscall(SYS_gettid));
+    atomic_store(&bgsweep_tid, (int)gettid());
     atomic_store(&bgsweep_policy, sweep_background_priority());
     for (;;) {
         pthread_mutex_lock(&sweep_mu);

@@ -34,11 +34,9 @@ void sweep_after_fork_child(void);
 
 /* Wake (starting it the first time) the background sweeper. */
 void sweep_start_background(void);
-/* Lower the calling thread to the background sweeper's priority: returns
- * SCHED_IDLE, SCHED_OTHER (nice 19: SCHED_IDLE was refused) or -1. */
-int sweep_background_priority(void);
-/* What the background sweeper got from it (-2 before it started), and its
- * thread id in *tid unless tid is NULL. */
+/* The background sweeper's scheduling policy: SCHED_IDLE, SCHED_OTHER (at
+ * nice 19: SCHED_IDLE was refused), -1 (neither took) or -2 (not started);
+ * its thread id in *tid unless tid is NULL. */
 int sweep_background_policy(int *tid);
 
 /* Statistics. */
