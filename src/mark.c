@@ -292,13 +292,13 @@ static inline void shade_precise(uintptr_t v, uintptr_t slot, gcwork *w)
     if (tc_unlikely(tc_debug.invalidptr) && mheap_span_of(v) != NULL) bad_pointer(v, slot);
 }
 
+#define SHADE_BATCH 8 /* pointers shade_batch takes at a time */
+
 /* The span the last precise pointer of a drain led to. Pointers scanned one
  * after another often lead into the same span (children allocated next to
  * their parent): then the arena, span-table and state lookups are skipped.
  * Valid for one drain call, which runs inside one mark phase: a span found
  * in use stays in use, at the same bounds, until the sweep after the mark. */
-#define SHADE_BATCH 8
-
 typedef struct span_cache {
     uintptr_t start, len; /* len 0: empty */
     mspan *s;
@@ -365,13 +365,11 @@ static TC_NOINLINE void shade_batch(gcwork *w, span_cache *sc)
     }
     for (unsigned k = 0; k < n; k++) {
         mspan *s = sp[k];
-        uintptr_t v = sc->v[k];
-        if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE ||
-            v - s->startaddr >= s->limit - s->startaddr) {
+        if (!mspan_covers(s, sc->v[k])) {
             sp[k] = NULL;
             continue;
         }
-        idx[k] = mspan_obj_index(s, v);
+        idx[k] = mspan_obj_index(s, sc->v[k]);
         __builtin_prefetch((const uint64_t *)s->gcmark_bits + idx[k] / 64, 1, 3);
     }
     for (unsigned k = 0; k < n; k++) {
@@ -398,12 +396,8 @@ static inline void shade_precise_batched(uintptr_t v, uintptr_t slot, gcwork *w,
         shade_precise_cached(v, slot, w, sc);
         return;
     }
-    uintptr_t ai = arena_index(v);
-    heap_arena *_Atomic *index = mheap_.arenas;
-    if (tc_likely(ai < ARENA_INDEX_LEN && index != NULL)) {
-        heap_arena *ha = atomic_load_explicit(&index[ai], memory_order_relaxed);
-        if (ha != NULL) __builtin_prefetch(&ha->spans[(v >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA]);
-    }
+    mspan *_Atomic *entry = mheap_span_slot(v);
+    if (entry != NULL) __builtin_prefetch((const void *)entry);
     unsigned n = sc->n;
     sc->v[n] = v;
     sc->slot[n] = slot;

@@ -322,26 +322,34 @@ void mheap_flush_page_cache(mcache *c);
  * for free. */
 uint64_t mheap_resident_bytes(void);
 
-/* The span containing p, or NULL if p is outside every arena or on a free
- * page. Lock-free; the span may be stale or not in use: check state. */
-static inline mspan *mheap_span_of(uintptr_t p)
+/* The span-table entry for p's page, or NULL if p is outside every arena
+ * (the marker prefetches it before it needs the span). */
+static inline mspan *_Atomic *mheap_span_slot(uintptr_t p)
 {
     uintptr_t ai = arena_index(p);
     heap_arena *_Atomic *index = mheap_.arenas; /* NULL before tc_init */
     if (tc_unlikely(ai >= ARENA_INDEX_LEN || index == NULL)) return NULL;
     heap_arena *ha = atomic_load_explicit(&index[ai], memory_order_acquire);
-    if (ha == NULL) return NULL;
-    return atomic_load_explicit(&ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA],
-                                memory_order_acquire);
+    return ha == NULL ? NULL : &ha->spans[(p >> TC_PAGE_SHIFT) % TC_PAGES_PER_ARENA];
+}
+/* The span containing p, or NULL if p is outside every arena or on a free
+ * page. Lock-free; the span may be stale or not in use: check state. */
+static inline mspan *mheap_span_of(uintptr_t p)
+{
+    mspan *_Atomic *slot = mheap_span_slot(p);
+    return slot == NULL ? NULL : atomic_load_explicit(slot, memory_order_acquire);
+}
+/* Whether s (possibly NULL) is in use and its objects cover p. */
+static inline bool mspan_covers(const mspan *s, uintptr_t p)
+{
+    return s != NULL && atomic_load_explicit(&s->state, memory_order_acquire) == MSPAN_INUSE &&
+           p - s->startaddr < s->limit - s->startaddr; /* p below start wraps */
 }
 /* The in-use span whose objects cover p (p in [start, limit)), else NULL. */
 static inline mspan *mheap_span_of_heap(uintptr_t p)
 {
     mspan *s = mheap_span_of(p);
-    if (s == NULL || atomic_load_explicit(&s->state, memory_order_acquire) != MSPAN_INUSE)
-        return NULL;
-    if (p < s->startaddr || p >= s->limit) return NULL;
-    return s;
+    return mspan_covers(s, p) ? s : NULL;
 }
 /* Go's findObject: the slot start of the allocated object containing p and
  * its span, or 0 when p is not inside an allocated object's slot. */
