@@ -98,15 +98,8 @@ void pacer_commit(const pacer_inputs *in)
  * the numbers. Known weakness: the goal doubles whatever a mark counted
  * live, black allocation included, so a long mark during a growth phase
  * sets a high goal: binary-trees' peak RSS lands above Boehm's in about 1
- * run of 5-9 on 2 CPUs (518-550 against 473 MiB), the others at
- * 0.80-0.94x; the one high run traced made its peak in the first second (a
- * 128 MiB tree built while a mark ran), but capping the next goal at twice
- * the last did not remove the tail.
- * Emptied spans kept by their class and the fixed overshoot limit of
- * pacer_assist_work_per_byte made that tail rarer (device lanes above
- * Boehm: 4 of 7 before them, 0 of 7 after); not doubling black allocation
- * removes it but costs 60% more cycles (docs/benchmarks.md, "Tried and
- * dropped"). */
+ * run in 8 on 2 CPUs (docs/gc.md, "Pacing", has the figures and what was
+ * tried). */
 uint64_t pacer_next_trigger(uint64_t marked, uint64_t goal, uint64_t grown, bool idle_marked,
                             uint64_t resident)
 {
