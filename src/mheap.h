@@ -276,7 +276,7 @@ typedef struct mheap {
 
     /* Reserved address space not yet given to the page allocator. */
     uintptr_t cur_arena_base, cur_arena_end;
-    uintptr_t last_grow_base; /* the range the last heap_grow added for its request */
+    uintptr_t last_grow_base; /* base of the range the last heap_grow added (heap lock) */
     /* Addresses to try for the next reservation (Go's arena hints). */
     uintptr_t hints[128];
     unsigned n_hints, next_hint;
