@@ -115,7 +115,7 @@ void gc_init(void)
 
 /* ---- internal threads ------------------------------------------------------- */
 
-int gc_spawn_thread(void *(*fn)(void *), void *arg)
+int gc_spawn_thread(void *(*fn)(void *), void *arg, const char *name)
 {
     pthread_t t;
     pthread_attr_t attr;
@@ -127,6 +127,7 @@ int gc_spawn_thread(void *(*fn)(void *), void *arg)
     int rc = pthread_create(&t, &attr, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    if (rc == 0) pthread_setname_np(t, name); /* seen in top -H, perf and gdb; best effort */
     return rc;
 }
 
@@ -427,7 +428,7 @@ static int mark_run(int nproc, bool concurrent, double util, bool idle)
 {
     pthread_mutex_lock(&mk.mu);
     while (mk.nhelpers < nproc - 1 && mk.nhelpers + 1 < MAX_MARKERS) {
-        if (gc_spawn_thread(mark_helper, &mk.gcw[mk.nhelpers + 1]) != 0)
+        if (gc_spawn_thread(mark_helper, &mk.gcw[mk.nhelpers + 1], "tc-mark") != 0)
             break; /* fewer markers: still correct */
         mk.nhelpers++;
     }
@@ -758,13 +759,24 @@ static void print_assist_trace(uint64_t n)
 static uint64_t last_growth; /* heap growth during the last paced mark, scaled (finish_cycle) */
 static bool last_idle;       /* idle CPUs did much of the last paced mark (cycle.idle_marked) */
 
+/* The prefault thread is held off for the length of the stop: in the kernel
+ * populating a huge page it would keep a CPU from a preempted mutator that
+ * has the stop signal to take (mheap.c, "Stops"). Waiting for its step in
+ * progress comes before the request: the world still runs then. */
 static void stop_the_world(cycle *c, const char *why, uint64_t *t_req)
 {
+    mheap_prefault_hold(true);
     *t_req = tc_mono_ns();
     threads_stop_world(why);
     sweep_close_gate();
     uint64_t s = threads_last_stop_ns();
     if (s > c->stop_ns) c->stop_ns = s;
+}
+
+static void start_the_world(void)
+{
+    threads_start_world();
+    mheap_prefault_hold(false);
 }
 
 /* The end of a mark, world stopped: no grey object may be left. O(1): the
@@ -864,7 +876,7 @@ static void finish_cycle(cycle *c, uint64_t marked)
     atomic_store_explicit(&ncycles, n, memory_order_release);
 
     /* No stdio before this: a parked thread may hold its lock. */
-    threads_start_world();
+    start_the_world();
     /* With the barrier off nobody adds work until the next cycle's stop #1
      * (run by this thread): the lists are quiescent for the full check. */
     work_check(true);
@@ -929,7 +941,7 @@ static void run_cycle_concurrent(cycle *c)
     markroot_done();
     c->stw1_cpu = thread_cpu_ns() - cpu0;
     c->t_start1 = tc_mono_ns();
-    threads_start_world();
+    start_the_world();
     if (gc_test_after_snapshot != NULL) gc_test_after_snapshot();
 
     /* Concurrent mark: 25% of the CPUs, as dedicated workers when that is a
@@ -976,7 +988,7 @@ static void run_cycle_concurrent(cycle *c)
         record_stop(tc_mono_ns() - c->t_stop2);
         c->flush_stops_ns += tc_mono_ns() - c->t_stop2;
         pthread_mutex_unlock(&stats_mu);
-        threads_start_world();
+        start_the_world();
         markroot_clear();
         mark_run(nbg, true, util, idle_marking);
         c->bg_cpu += atomic_load(&mk.cpu_ns);
@@ -1071,7 +1083,7 @@ static void request_cycle(gc_reason why, bool wait)
     pthread_mutex_lock(&co.mu);
     if (why == GC_TRIGGER_HEAP && (co.running != 0 || co.requested)) goto out;
     if (!co.started) {
-        if (gc_spawn_thread(coordinator, NULL) != 0)
+        if (gc_spawn_thread(coordinator, NULL, "tc-gc") != 0)
             tc_throw("gc: cannot start the collector thread");
         co.started = true;
     }

@@ -46,8 +46,9 @@ void gc_stress_tick(void);
 
 /* Start an internal thread (mark worker, sweeper, prefault thread):
  * detached, never attached, never stopped, with every signal blocked (the
- * stop signal above all). Returns pthread_create's result. */
-int gc_spawn_thread(void *(*fn)(void *), void *arg);
+ * stop signal above all), named NAME (at most 15 characters: "tc-sweep").
+ * Returns pthread_create's result. */
+int gc_spawn_thread(void *(*fn)(void *), void *arg, const char *name);
 
 /* The collector's part of tc_read_stats. */
 void gc_read_stats(tc_stats *out);

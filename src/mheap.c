@@ -360,9 +360,20 @@ static bool heap_grow(size_t npages)
  * are used. Kernels without MADV_POPULATE_WRITE (before 5.14) turn it off at
  * the first failure; hugepages=0 never starts it.
  *
+ * Stops. While the thread is in the kernel populating a huge page (0.1 ms
+ * on bare metal, about 2 ms in a VM whose host backs guest memory on first
+ * touch) it holds a CPU that a mutator preempted by the kernel needs in
+ * order to take the stop signal: on the 2-vCPU build machine, every stop
+ * over 0.5 ms in the churn of bench_pause found the prefault thread running
+ * and the late mutator runnable in the kernel's queue. So the collector
+ * holds the thread off its steps for the length of each stop
+ * (mheap_prefault_hold): it waits for the step in progress to end before
+ * it asks the world to stop (the mutators run meanwhile, so that wait is no
+ * pause), and the thread starts no step until the world runs again.
+ *
  * State: prefault_pending and prefault_off under the heap lock (one grow at
- * a time); the thread's wake-up under pf.mu, a leaf taken inside the heap
- * lock. */
+ * a time); the thread's wake-up and the hold (pf.hold, pf.busy) under
+ * pf.mu, a leaf taken inside the heap lock. */
 #define PREFAULT_AHEAD_PAGES ((size_t)2 * PALLOC_CHUNK_PAGES) /* free pages kept ahead */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -370,9 +381,13 @@ static bool heap_grow(size_t npages)
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool started, wake; /* under mu */
-} pf = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    pthread_cond_t cv;   /* the thread waits here: for work, for a hold to end */
+    pthread_cond_t idle; /* a holder waits here for the step in progress */
+    bool started, wake;  /* under mu */
+    bool hold, busy;     /* under mu: a stop is held off the thread; it is in a step */
+} pf = {.mu = PTHREAD_MUTEX_INITIALIZER,
+        .cv = PTHREAD_COND_INITIALIZER,
+        .idle = PTHREAD_COND_INITIALIZER};
 static bool prefault_pending, prefault_off; /* heap lock */
 static _Atomic uint64_t prefault_chunks;    /* chunks populated (tests, stats) */
 static _Atomic uintptr_t prefault_last;     /* the last of them (tests) */
@@ -386,6 +401,43 @@ static size_t free_pages_locked(void)
     return pc.total_pages - pc.inuse_pages;
 }
 
+/* A step of the prefault thread (the grow, one huge page's populate) runs
+ * between these two, never while a stop holds it off. */
+static void prefault_step_begin(void)
+{
+    pthread_mutex_lock(&pf.mu);
+    while (pf.hold) pthread_cond_wait(&pf.cv, &pf.mu);
+    pf.busy = true;
+    pthread_mutex_unlock(&pf.mu);
+}
+
+static void prefault_step_end(void)
+{
+    pthread_mutex_lock(&pf.mu);
+    pf.busy = false;
+    if (pf.hold) pthread_cond_broadcast(&pf.idle);
+    pthread_mutex_unlock(&pf.mu);
+}
+
+void mheap_prefault_hold(bool on)
+{
+    pthread_mutex_lock(&pf.mu);
+    pf.hold = on;
+    if (on)
+        while (pf.busy) pthread_cond_wait(&pf.idle, &pf.mu);
+    else
+        pthread_cond_broadcast(&pf.cv);
+    pthread_mutex_unlock(&pf.mu);
+}
+
+bool mheap_prefault_test_busy(void)
+{
+    pthread_mutex_lock(&pf.mu);
+    bool busy = pf.busy;
+    pthread_mutex_unlock(&pf.mu);
+    return busy;
+}
+
 static void *prefault_main(void *arg)
 {
     (void)arg;
@@ -394,6 +446,7 @@ static void *prefault_main(void *arg)
         while (!pf.wake) pthread_cond_wait(&pf.cv, &pf.mu);
         pf.wake = false;
         pthread_mutex_unlock(&pf.mu);
+        prefault_step_begin();
         tc_lock(&mheap_.lock);
         uintptr_t base = 0;
         if (free_pages_locked() < PREFAULT_AHEAD_PAGES && heap_grow(PALLOC_CHUNK_PAGES))
@@ -401,13 +454,16 @@ static void *prefault_main(void *arg)
         unsigned hold = atomic_load_explicit(&mheap_prefault_test_hold_us, memory_order_relaxed);
         if (hold != 0) usleep(hold); /* tests: widen the window a fork must not hit */
         tc_unlock(&mheap_.lock);
+        prefault_step_end();
         /* One huge page per call, yielding between: the thread is in the
          * kernel while it populates, and a mutator waiting for this CPU
          * should get it back at the next huge page, not after the chunk. */
         int rc = 0;
         for (uintptr_t a = base; base != 0 && rc == 0 && a < base + PALLOC_CHUNK_BYTES;
              a += (uintptr_t)2 << 20) {
+            prefault_step_begin();
             rc = madvise((void *)a, (size_t)2 << 20, MADV_POPULATE_WRITE);
+            prefault_step_end();
             sched_yield();
         }
         tc_lock(&mheap_.lock);
@@ -433,7 +489,7 @@ static void prefault_check(void)
     prefault_pending = true;
     pthread_mutex_lock(&pf.mu);
     if (!pf.started) {
-        if (gc_spawn_thread(prefault_main, NULL) == 0)
+        if (gc_spawn_thread(prefault_main, NULL, "tc-prefault") == 0)
             pf.started = true;
         else
             prefault_off = true; /* no thread: the mutators fault their pages, as before */
@@ -473,7 +529,8 @@ static void fork_child(void)
     critical_leave(); /* fork_prepare's */
     pthread_mutex_init(&pf.mu, NULL);
     pthread_cond_init(&pf.cv, NULL);
-    pf.started = pf.wake = false;
+    pthread_cond_init(&pf.idle, NULL);
+    pf.started = pf.wake = pf.hold = pf.busy = false;
     prefault_pending = false;
 }
 

@@ -379,6 +379,12 @@ uint64_t mheap_prefaulted_chunks(uintptr_t *last);
 extern _Atomic unsigned mheap_prefault_test_hold_us;
 /* Wait until no prefault is pending (tests that count resident bytes). */
 void mheap_prefault_wait_idle(void);
+/* on: wait for the prefault thread's step in progress (a grow, a huge
+ * page's populate) to end and start no other until off. The collector
+ * brackets each stop with it (mheap.c, "Stops"). No runtime lock held. */
+void mheap_prefault_hold(bool on);
+/* Tests: whether the prefault thread is inside a step now. */
+bool mheap_prefault_test_busy(void);
 
 /* ---- mcentral (mcentral.c) --------------------------------------------------- */
 void mcentral_init(mcentral *c, spanclass spc);

@@ -394,7 +394,7 @@ void sweep_start_background(void)
 {
     pthread_mutex_lock(&sweep_mu);
     if (!sweeper_started) {
-        if (gc_spawn_thread(bgsweep, NULL) != 0)
+        if (gc_spawn_thread(bgsweep, NULL, "tc-sweep") != 0)
             tc_throw("sweep: cannot start the background sweeper");
         sweeper_started = true;
     }

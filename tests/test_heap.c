@@ -453,6 +453,39 @@ TC_TEST(fresh_heap_is_faulted_in_a_chunk_ahead)
     mheap_check();
 }
 
+/* A stop holds the prefault thread off: mheap_prefault_hold(true) returns
+ * only once the step in progress (here a grow made to last 20 ms) has
+ * ended, and no step starts until the hold ends; then the chunk completes. */
+TC_TEST(prefault_thread_is_held_off_for_a_stop)
+{
+    init_once();
+    mheap_prefault_wait_idle();
+    size_t nfill;
+    void **fill = fill_free_pages(&nfill, 0);
+    mheap_prefault_wait_idle();
+    uint64_t c0 = mheap_prefaulted_chunks(NULL);
+    atomic_store(&mheap_prefault_test_hold_us, 20000);
+    void *grow = tc_alloc_noscan((size_t)6 << 20); /* grows: the prefault thread wakes */
+    double t0 = tc_test_now();
+    while (!mheap_prefault_test_busy() && tc_test_now() - t0 < 10) usleep(100);
+    CHECK_MSG(mheap_prefault_test_busy(), "the prefault thread never started");
+    mheap_prefault_hold(true);
+    CHECK_MSG(!mheap_prefault_test_busy(), "hold returned during a step");
+    for (int i = 0; i < 50; i++) {
+        usleep(1000);
+        CHECK_MSG(!mheap_prefault_test_busy(), "a step started while held (after %d ms)", i);
+    }
+    CHECK_EQ(mheap_prefaulted_chunks(NULL), c0);
+    atomic_store(&mheap_prefault_test_hold_us, 0);
+    mheap_prefault_hold(false);
+    mheap_prefault_wait_idle();
+    CHECK_MSG(mheap_prefaulted_chunks(NULL) == c0 + 1, "%llu chunks after the hold, %llu before",
+              (unsigned long long)mheap_prefaulted_chunks(NULL), (unsigned long long)c0);
+    free_large(grow);
+    for (size_t i = 0; i < nfill; i++) free_large(fill[i]);
+    free(fill);
+}
+
 /* fork while the prefault thread grows the heap: the child must find the
  * heap lock free and the heap consistent (fork_prepare takes the lock). The
  * thread is made to hold the lock 3 ms after each grow, so most forks land
