@@ -94,13 +94,18 @@
 #include "threads.h"
 
 #include "barrier.h"
+#include "debug.h"
 #include "mheap.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -591,6 +596,69 @@ static int count_running(tc_thread *self, tc_thread **first)
     return n;
 }
 
+/* gctrace=2: a stop that has waited LATE_NS for its threads notes, once,
+ * what the kernel says of each thread still running and of every task of
+ * the process (its name, its state: R running or waiting for a CPU, D in an
+ * uninterruptible wait, S asleep; and, where /proc shows it, the function
+ * it is in inside the kernel), then prints it when every thread has
+ * stopped. This is how the prefault thread was found holding the CPU a
+ * preempted mutator needed (mheap.c, "Stops"). write(2), not stdio: a
+ * parked thread may hold stdio's lock. */
+#define LATE_NS ((uint64_t)400 * 1000)
+static char late_note[4096]; /* the stopper's: registry_lock */
+static size_t late_len;
+
+static void late_append_task(const char *tid, bool with_name)
+{
+    char path[64], buf[512];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "/proc/self/task/%s/%s", tid, k ? "stack" : "stat");
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t r = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0) close(fd);
+        buf[r > 0 ? r : 0] = 0;
+        const char *v;
+        char *cut;
+        if (k == 0) { /* "tid (name) S ...": keep "(name) S" or "S" */
+            char *open_paren = strchr(buf, '(');
+            cut = strrchr(buf, ')');
+            if (open_paren == NULL || cut == NULL || cut[1] == 0) continue;
+            cut[3] = 0;
+            v = with_name ? open_paren : cut + 2;
+        } else { /* "[<0>] folio_zero_user+0x148/0x1d0\n...": the first function */
+            cut = strchr(buf, ' ');
+            v = cut != NULL ? cut + 1 : "";
+            if ((cut = strpbrk((char *)v, "+\n")) != NULL) *cut = 0;
+        }
+        if (late_len < sizeof late_note)
+            late_len += (size_t)snprintf(late_note + late_len, sizeof late_note - late_len, "%s%s",
+                                         k == 0 ? " " : (*v ? " in " : ""), v);
+    }
+}
+
+static void late_note_take(tc_thread *self, uint64_t waited_ns)
+{
+    late_len = (size_t)snprintf(late_note, sizeof late_note,
+                                " after %.2f ms, late:", (double)waited_ns / 1e6);
+    char tid[16];
+    for (tc_thread *t = registry; t != NULL; t = t->next) {
+        if (t == self ||
+            mode_of(atomic_load_explicit(&t->state, memory_order_acquire)) != THREAD_RUNNING)
+            continue;
+        snprintf(tid, sizeof tid, "%d", (int)t->tid);
+        if (late_len < sizeof late_note)
+            late_len += (size_t)snprintf(late_note + late_len, sizeof late_note - late_len,
+                                         " thread %s", tid);
+        late_append_task(tid, false);
+    }
+    if (late_len < sizeof late_note)
+        late_len += (size_t)snprintf(late_note + late_len, sizeof late_note - late_len, "; tasks:");
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') late_append_task(e->d_name, true);
+    if (d != NULL) closedir(d);
+}
+
 void threads_stop_world_body(const char *reason, const uintptr_t *saved)
 {
     if (reason == NULL) reason = "?";
@@ -648,11 +716,16 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
         nsig++;
     }
 
-    bool warned = false;
+    bool warned = false, note = tc_debug.gctrace >= 2;
+    late_len = 0;
     for (;;) {
         uint32_t seq = atomic_load_explicit(&parked_seq, memory_order_seq_cst);
         tc_thread *first = NULL;
         if (count_running(self, &first) == 0) break;
+        if (note && tc_mono_ns() - t0 > LATE_NS) {
+            late_note_take(self, tc_mono_ns() - t0);
+            note = false;
+        }
         if (!warned && tc_mono_ns() - t0 > STOP_WARN_NS) {
             tc_warn("threads_stop_world(%s): thread %d has not stopped after 1s (is signal %d "
                     "blocked or handled by someone else?)",
@@ -660,12 +733,23 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
             warned = true;
         }
         atomic_store_explicit(&stopper_asleep, 1, memory_order_seq_cst);
-        struct timespec to = {0, 10L * 1000 * 1000};
+        /* Woken by each thread that parks; the short timeout only while a
+         * late-thread note is still to be taken. */
+        struct timespec to = {0, note ? 50L * 1000 : 10L * 1000 * 1000};
         futex_wait(&parked_seq, seq, &to);
         atomic_store_explicit(&stopper_asleep, 0, memory_order_relaxed);
     }
 
     uint64_t ns = tc_mono_ns() - t0;
+    if (late_len > 0) {
+        char head[160];
+        int n = snprintf(head, sizeof head, "tricolor: stop (%s) took %.2f ms to stop %d thread%s;",
+                         reason, (double)ns / 1e6, nthreads, nthreads == 1 ? "" : "s");
+        if (late_len >= sizeof late_note) late_len = sizeof late_note - 1;
+        late_note[late_len++] = '\n';
+        (void)!write(STDERR_FILENO, head, (size_t)n);
+        (void)!write(STDERR_FILENO, late_note, late_len);
+    }
     atomic_store_explicit(&stop_stats.last_ns, ns, memory_order_relaxed);
     atomic_store_explicit(&stop_stats.last_nthreads, (uint64_t)nthreads, memory_order_relaxed);
     atomic_fetch_add_explicit(&stop_stats.nstops, 1, memory_order_relaxed);

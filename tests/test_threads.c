@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "tc_test.h"
+#include "debug.h"
 #include "init.h"
 #include "threads.h"
 
@@ -264,11 +265,13 @@ static tc_mutex cs_lock = TC_MUTEX_INIT;
 static atomic_int cs_entered;
 static _Atomic double cs_leave_time, cs_after_time;
 static atomic_int cs_after;
+static atomic_int cs_tid;
 
 static void *critical_main(void *arg)
 {
     (void)arg;
     tc_lock(&cs_lock);
+    atomic_store(&cs_tid, (int)thread_self()->tid);
     atomic_store(&cs_entered, 1);
     /* Hold it until a stop has been requested, then ~20 ms more. */
     while (!atomic_load_explicit(&threads_stop_pending, memory_order_relaxed)) spin_body();
@@ -308,6 +311,37 @@ TC_TEST(stop_deferred_while_in_critical_section)
         CHECK(atomic_load(&cs_after));
         CHECK(atomic_load(&cs_after_time) >= t_start);
     }
+}
+
+/* gctrace=2: a stop still waiting after 0.4 ms names the late thread, with
+ * what the kernel says of it, and the process's tasks. */
+static void late_stop(void)
+{
+    pthread_t th;
+    CHECK_EQ(tc_pthread_create(&th, NULL, critical_main, NULL), 0);
+    while (!atomic_load(&cs_entered)) sched_yield();
+    threads_stop_world("late");
+    threads_start_world();
+    CHECK_EQ(pthread_join(th, NULL), 0);
+}
+
+TC_TEST(a_late_stop_names_the_late_thread_under_gctrace_2)
+{
+    setup();
+    atomic_store(&cs_entered, 0);
+    int gctrace = tc_debug.gctrace;
+    tc_debug.gctrace = 2;
+    const char *err = tc_test_capture_stderr(late_stop);
+    tc_debug.gctrace = gctrace;
+    CHECK_MSG(strstr(err, "tricolor: stop (late) took ") != NULL, "stderr: %s", err);
+    char want[64];
+    snprintf(want, sizeof want, "late: thread %d R", atomic_load(&cs_tid));
+    CHECK_MSG(strstr(err, want) != NULL, "no \"%s\" in stderr: %s", want, err);
+    CHECK_MSG(strstr(err, "; tasks: (") != NULL, "stderr: %s", err);
+    /* Without gctrace=2, nothing. */
+    atomic_store(&cs_entered, 0);
+    err = tc_test_capture_stderr(late_stop);
+    CHECK_MSG(strstr(err, "tricolor: stop") == NULL, "stderr: %s", err);
 }
 
 /* ---- saved registers ------------------------------------------------------ */
