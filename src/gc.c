@@ -58,7 +58,9 @@
  * (never across a stop or a wait other than its own condition's); a
  * mutator takes it, inside a critical section, only to wake sleeping
  * workers (gc_markers_wake), which holds no other lock. Statistics
- * (stats_gc) are written and read under stats_mu, a leaf.
+ * (stats_gc) are written and read under stats_mu, a leaf that the collector
+ * takes with the world stopped: a mutator takes it only inside a critical
+ * section (gc_read_stats), so no parked thread holds it.
  */
 #include "gc.h"
 
@@ -610,6 +612,9 @@ static void record_stop(uint64_t ns)
 
 void gc_read_stats(tc_stats *out)
 {
+    /* Inside a critical section: a reader parked by a stop while it held
+     * stats_mu would hang the collector, which takes it world-stopped. */
+    critical_enter();
     pthread_mutex_lock(&stats_mu);
     out->num_gc = stats_gc.num_gc;
     out->num_forced_gc = stats_gc.num_forced;
@@ -634,6 +639,7 @@ void gc_read_stats(tc_stats *out)
     out->goal_overshoot_last = stats_gc.overshoot_last;
     out->goal_overshoot_max = stats_gc.overshoot_max;
     pthread_mutex_unlock(&stats_mu);
+    critical_leave();
 }
 
 uint64_t gc_cycles(void) { return atomic_load_explicit(&ncycles, memory_order_acquire); }

@@ -549,4 +549,37 @@ TC_TEST(invalid_pointer_in_a_precise_slot_is_fatal)
     TC_EXPECT_DEATH(dangling_precise_pointer(), "invalid pointer");
 }
 
+/* tc_read_stats while collections run: the stop signal may land while the
+ * reader holds the collector's statistics lock, which the collector takes
+ * with the world stopped. The reader must not be parked holding it (a
+ * runtime critical section), or the collection waits forever. */
+static atomic_int stats_quit;
+static void *read_stats_loop(void *arg)
+{
+    (void)arg;
+    static tc_stats st; /* large: not on the stack */
+    uint64_t last = 0;
+    while (!atomic_load(&stats_quit)) {
+        tc_read_stats(&st);
+        CHECK(st.num_gc >= last);
+        last = st.num_gc;
+    }
+    return NULL;
+}
+
+TC_TEST(statistics_read_during_collections_do_not_hold_them_up)
+{
+    setup();
+    atomic_store(&stats_quit, 0);
+    pthread_t th;
+    CHECK_EQ(tc_pthread_create(&th, NULL, read_stats_loop, NULL), 0);
+    alarm(60); /* a hang is the failure */
+    uint64_t n0 = gc_cycles();
+    for (double end = tc_test_now() + 2; tc_test_now() < end;) tc_gc();
+    alarm(0);
+    atomic_store(&stats_quit, 1);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK(gc_cycles() > n0);
+}
+
 TC_TEST_MAIN()
