@@ -100,8 +100,6 @@ static uint64_t thread_cpu_ns(void) { return tc_clock_ns(CLOCK_THREAD_CPUTIME_ID
 static uint64_t start_ns; /* tc_init's time: gctrace's and the stats' origin */
 static int ncpu = 1;
 
-static void after_fork_child(void);
-
 void gc_init(void)
 {
     start_ns = tc_mono_ns();
@@ -112,7 +110,6 @@ void gc_init(void)
                                                          : sysconf(_SC_NPROCESSORS_ONLN);
     ncpu = c > 0 ? (int)c : 1;
     gc_slow_timing = tc_debug.gctrace >= 2;
-    pthread_atfork(NULL, NULL, after_fork_child);
 }
 
 /* ---- internal threads ------------------------------------------------------- */
@@ -1030,6 +1027,7 @@ static struct {
     gc_reason why;          /* the strongest reason asked for */
     uint64_t completed;     /* cycles finished */
     uint64_t running;       /* the cycle in progress (0: none) */
+    bool fork_pending;      /* a fork is under way: start no cycle (gc_fork_prepare) */
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .start_cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER};
@@ -1046,7 +1044,7 @@ static void *coordinator(void *arg)
     (void)arg;
     pthread_mutex_lock(&co.mu);
     for (;;) {
-        while (!co.requested) pthread_cond_wait(&co.start_cv, &co.mu);
+        while (!co.requested || co.fork_pending) pthread_cond_wait(&co.start_cv, &co.mu);
         gc_reason why = co.why;
         const tc_thread *asker = co.asker;
         co.asker = NULL;
@@ -1107,11 +1105,76 @@ out:
     pthread_setcancelstate(cancel_state, NULL);
 }
 
-/* A forked child has only the forking thread: the coordinator, the mark
- * workers and the sweeper must be started again there when needed. (A fork
- * during a cycle leaves the child's heap in the middle of it: fork from a
- * thread that holds no collection in progress, as with any lock.) */
-static void after_fork_child(void)
+/* ---- fork ------------------------------------------------------------------------
+ *
+ * fork copies the heap as it stands, and of the threads only the forking
+ * one. So that the child gets a heap it can go on with, the prepare handler
+ * makes the fork land between cycles with no runtime lock held:
+ *   1. it lets the cycle in progress finish and keeps the next one from
+ *      starting (co.fork_pending), waiting in a blocking region so that the
+ *      cycle's stops do not wait for it;
+ *   2. it stops the world: a parked mutator holds no runtime lock and is in
+ *      the middle of no sweep (mutators sweep inside critical sections);
+ *   3. it closes the sweep gate (the background sweeper ends the span in
+ *      hand and starts no other) and holds the prefault thread off its
+ *      steps (mheap.c's own handler then takes the heap lock);
+ * and the mark workers and the coordinator are idle between cycles. The
+ * parent's handler undoes it; the child's, where the collector's threads do
+ * not exist, resets their state: they start again on demand.
+ *
+ * A thread that forks with the world stopped by itself (threads_stop_world)
+ * cannot wait for a cycle, which needs stops of its own; with a mark in
+ * progress the child would inherit it half done (marks set, grey objects in
+ * buffers nobody drains, the mark-bit arenas turned over): fatal. Otherwise
+ * its fork copies a heap between cycles too.
+ *
+ * The handlers are installed last by tc_init (gc_install_fork_handlers), so
+ * that this prepare handler runs before every other (pthread_atfork runs
+ * them in reverse) and this child handler after threads.c's, which rebuilds
+ * the registry that threads_start_world walks. */
+static bool fork_stopped_world; /* the prepare handler stopped it */
+static bool fork_was_blocking;  /* the forking thread was in a blocking region */
+
+static void gc_fork_prepare(void)
+{
+    tc_thread *self = thread_self();
+    fork_stopped_world = !threads_stopped_by_self();
+    if (!fork_stopped_world) {
+        if (atomic_load(&gc_phase) != GC_OFF)
+            tc_throw("fork: the forking thread has the world stopped in the middle of a "
+                     "collection (phase %d): the child would inherit a half-done mark",
+                     (int)atomic_load(&gc_phase));
+    } else {
+        fork_was_blocking =
+            self != NULL && (atomic_load_explicit(&self->state, memory_order_relaxed) &
+                             THREAD_MODE) == THREAD_BLOCKING;
+        if (self != NULL && !fork_was_blocking) tc_blocking_enter();
+        pthread_mutex_lock(&co.mu);
+        co.fork_pending = true;
+        while (co.running != 0) pthread_cond_wait(&co.done_cv, &co.mu);
+        pthread_mutex_unlock(&co.mu);
+        if (self != NULL) tc_blocking_leave();
+        threads_stop_world("fork");
+    }
+    sweep_close_gate();
+    mheap_prefault_hold(true);
+}
+
+static void gc_fork_parent(void)
+{
+    mheap_prefault_hold(false);
+    sweep_open_gate();
+    if (!fork_stopped_world) return;
+    threads_start_world();
+    pthread_mutex_lock(&co.mu);
+    co.fork_pending = false;
+    pthread_cond_signal(&co.start_cv); /* a cycle asked for meanwhile */
+    pthread_mutex_unlock(&co.mu);
+    if (fork_was_blocking) tc_blocking_enter();
+    sweep_start_background();
+}
+
+static void gc_fork_child(void)
 {
     pthread_mutex_init(&co.mu, NULL);
     pthread_cond_init(&co.start_cv, NULL);
@@ -1119,6 +1182,7 @@ static void after_fork_child(void)
     co.started = false;
     co.requested = false;
     co.running = 0;
+    co.fork_pending = false;
     pthread_mutex_init(&mk.mu, NULL);
     pthread_cond_init(&mk.start_cv, NULL);
     pthread_cond_init(&mk.done_cv, NULL);
@@ -1126,13 +1190,17 @@ static void after_fork_child(void)
     mk.nhelpers = 0;
     mk.nsleeping = 0;
     atomic_store(&mk.nsleeping_hint, 0);
-    /* Forked in the middle of a cycle: nobody will finish it here. Marks it
-     * made stay (floating garbage for one cycle); the barrier and
-     * allocate-black go off until the child's first cycle. */
-    tc_write_barrier = 0;
-    atomic_store(&gc_phase, GC_OFF);
+    pthread_mutex_init(&stats_mu, NULL);
     wbq_after_fork_child();
-    sweep_after_fork_child();
+    sweep_after_fork_child(); /* the gate opens there */
+    if (!fork_stopped_world) return;
+    threads_start_world();
+    if (fork_was_blocking) tc_blocking_enter();
+}
+
+void gc_install_fork_handlers(void)
+{
+    pthread_atfork(gc_fork_prepare, gc_fork_parent, gc_fork_child);
 }
 
 void gc_collect(gc_reason why)

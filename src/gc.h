@@ -55,6 +55,9 @@ void gc_read_stats(tc_stats *out);
 
 /* Called by tc_init: the collector's clock starts. */
 void gc_init(void);
+/* Called by tc_init after every other subsystem's init: fork waits for the
+ * cycle in progress and copies a heap between cycles (gc.c, "fork"). */
+void gc_install_fork_handlers(void);
 
 /* Tests only: called on the collector's thread right after stop #1, before
  * any concurrent marking (lets a test mutate the heap at a known point). */

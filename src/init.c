@@ -93,6 +93,7 @@ void tc_init(const tc_config *cfg)
     gc_init();
     /* The stop signal's handler, then the initial thread. */
     threads_init(init_config.stop_signal);
+    gc_install_fork_handlers(); /* last: its prepare handler runs first */
     if (tc_thread_attach() != 0)
         tc_throw("tc_init: cannot attach the initial thread (errno %d)", errno);
     atomic_store_explicit(&init_state, 2, memory_order_release);

@@ -384,9 +384,9 @@ void sweep_after_fork_child(void)
     pthread_cond_init(&sweep_cv, NULL);
     sweeper_started = false;
     atomic_store(&nactive, 0);
-    /* Forked inside a cycle: the parent's collector would have reopened the
-     * gate; in the child nobody will, and spans would stay unswept forever
-     * (then look swept after the next sweepgen advance, with stale marks). */
+    /* gc.c's fork prepare handler closed the gate (the sweeper is between
+     * spans at the fork); the child sweeps on, lazily and in its own
+     * sweeper once started. */
     atomic_store(&gate_closed, 0);
 }
 

@@ -29,7 +29,8 @@ bool sweep_done(void);
 void sweep_close_gate(void);
 void sweep_open_gate(void);
 
-/* In a forked child: the background sweeper thread is gone. */
+/* In a forked child: the background sweeper thread is gone; the gate,
+ * closed by gc.c's fork prepare handler, opens. */
 void sweep_after_fork_child(void);
 
 /* Wake (starting it the first time) the background sweeper. */

@@ -759,6 +759,8 @@ void threads_stop_world_body(const char *reason, const uintptr_t *saved)
         atomic_store_explicit(&stop_stats.max_ns, ns, memory_order_relaxed);
 }
 
+bool threads_stopped_by_self(void) { return tls_stop_reason != NULL; }
+
 void threads_start_world(void)
 {
     if (tls_stop_reason == NULL)

@@ -77,6 +77,8 @@ tc_thread *thread_self(void);
  * stdio): a parked thread may hold them. */
 void threads_stop_world(const char *reason);
 void threads_start_world(void);
+/* Whether the calling thread has the world stopped. */
+bool threads_stopped_by_self(void);
 
 /* Call fn for every attached thread, the caller included. Only while the
  * caller has the world stopped, or else under the registry lock, which this

@@ -13,12 +13,16 @@
  * times longer).
  */
 #include <errno.h>
+#include <semaphore.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdatomic.h>
 
 #include "debug.h"
+#include "gc.h"
 #include "sweep.h"
 #include "threads.h"
 #include "tc_test.h"
@@ -964,6 +968,109 @@ TC_TEST(a_forked_child_allocates_and_collects)
     CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x (signal %d)", st,
               WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     check_list(keep, 1000, 11);
+}
+
+/* fork during a collection. The child must get a heap it can go on with:
+ * its own collections keep every reachable object (clobberfree: a freed node
+ * fails check_list) and gccheckmark agrees with them. Forked in the middle
+ * of a mark, the child would inherit marks set, grey objects in buffers
+ * nobody drains and the mark-bit arenas turned over; so fork waits for the
+ * cycle in progress (gc.c, "fork"). The first rounds hold the parent's
+ * coordinator right after stop #1 (roots shaded, nothing scanned) for 100
+ * ms and check that fork returned only after the cycle went on; the others
+ * fork at some point of a cycle or of the sweep after it. */
+static sem_t fork_snapshot, fork_release;
+static _Atomic double fork_released_at;
+static void hold_the_cycle(void)
+{
+    sem_post(&fork_snapshot);
+    while (sem_wait(&fork_release) != 0) {}
+}
+
+static void *release_later(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+    atomic_store(&fork_released_at, tc_test_now());
+    sem_post(&fork_release);
+    return NULL;
+}
+
+static void child_after_fork_in_a_cycle(struct node *keep, int n, uint64_t id)
+{
+    alarm(30); /* a hang is a failure */
+    tc_debug.gccheckmark = 1;
+    for (int i = 0; i < 4; i++) {
+        (void)make_list(20000, 7);
+        tc_gc();
+        check_list(keep, n, id);
+    }
+    _exit(0);
+}
+
+TC_TEST(fork_during_a_collection_gives_the_child_a_heap_it_can_collect)
+{
+    setup();
+    enum { N = 60000, ID = 500000 };
+    struct node *volatile keep = make_list(N, ID);
+    alarm(120);
+    for (int round = 0; round < 8; round++) {
+        fflush(stdout);
+        pid_t pid;
+        if (round < 2) {
+            sem_init(&fork_snapshot, 0, 0);
+            sem_init(&fork_release, 0, 0);
+            gc_test_after_snapshot = hold_the_cycle;
+            gc_collect(GC_TRIGGER_HEAP); /* asks for a cycle and returns */
+            tc_blocking_enter();         /* stop #1 must not wait for this thread */
+            while (sem_wait(&fork_snapshot) != 0) {}
+            tc_blocking_leave();
+            gc_test_after_snapshot = NULL;
+            pthread_t rel;
+            CHECK_EQ(pthread_create(&rel, NULL, release_later, NULL), 0);
+            pid = fork();
+            if (pid == 0) child_after_fork_in_a_cycle(keep, N, ID);
+            double forked = tc_test_now();
+            CHECK_EQ(pthread_join(rel, NULL), 0);
+            CHECK_MSG(forked >= atomic_load(&fork_released_at),
+                      "round %d: fork returned before the cycle it interrupted could go on", round);
+        } else {
+            (void)make_list(20000, 9);
+            gc_collect(GC_TRIGGER_HEAP);
+            usleep((useconds_t)(round - 2) * 700);
+            pid = fork();
+            if (pid == 0) child_after_fork_in_a_cycle(keep, N, ID);
+        }
+        CHECK(pid > 0);
+        int st;
+        CHECK_EQ(waitpid(pid, &st, 0), pid);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "round %d: child status %#x (signal %d)",
+                  round, st, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        tc_gc();
+        check_list(keep, N, ID);
+    }
+    alarm(0);
+}
+
+/* Forking from a blocking region works too (the handler leaves it to stop
+ * the world and enters it again in parent and child). */
+TC_TEST(fork_from_a_blocking_region)
+{
+    setup();
+    struct node *volatile keep = make_list(1000, 77);
+    fflush(stdout);
+    tc_blocking_enter();
+    pid_t pid = fork();
+    if (pid == 0) {
+        tc_blocking_leave();
+        child_after_fork_in_a_cycle(keep, 1000, 77);
+    }
+    tc_blocking_leave();
+    CHECK(pid > 0);
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+    check_list(keep, 1000, 77);
 }
 
 TC_TEST_MAIN()
