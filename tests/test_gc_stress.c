@@ -1000,6 +1000,7 @@ static void child_after_fork_in_a_cycle(struct node *keep, int n, uint64_t id)
 {
     alarm(30); /* a hang is a failure */
     tc_debug.gccheckmark = 1;
+    tc_debug.gcstress = 0; /* the collections below are the check; stress is for the parent */
     for (int i = 0; i < 4; i++) {
         (void)make_list(20000, 7);
         tc_gc();
@@ -1011,7 +1012,8 @@ static void child_after_fork_in_a_cycle(struct node *keep, int n, uint64_t id)
 TC_TEST(fork_during_a_collection_gives_the_child_a_heap_it_can_collect)
 {
     setup();
-    enum { N = 60000, ID = 500000 };
+    enum { ID = 500000 };
+    const int N = tc_debug.gcstress ? 6000 : 60000; /* gcstress: a cycle every few allocations */
     struct node *volatile keep = make_list(N, ID);
     alarm(120);
     for (int round = 0; round < 8; round++) {
@@ -1035,7 +1037,7 @@ TC_TEST(fork_during_a_collection_gives_the_child_a_heap_it_can_collect)
             CHECK_MSG(forked >= atomic_load(&fork_released_at),
                       "round %d: fork returned before the cycle it interrupted could go on", round);
         } else {
-            (void)make_list(20000, 9);
+            (void)make_list(N / 3, 9);
             gc_collect(GC_TRIGGER_HEAP);
             usleep((useconds_t)(round - 2) * 700);
             pid = fork();
