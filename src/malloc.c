@@ -50,6 +50,7 @@
 #include "sweep.h"
 #include "pagealloc.h"
 #include "stats.h"
+#include "threads.h"
 #include "types.h"
 
 _Static_assert(TC_NUM_SIZE_CLASSES == TC_STATS_SIZE_CLASSES,
@@ -116,7 +117,9 @@ static TC_NOINLINE uintptr_t next_free_slow(mcache *c, spanclass spc, mspan **sp
     if (i == s->nelems) {
         after_slow = true;
         uint64_t t0 = gc_slow_timed() ? tc_mono_ns() : 0;
+        thread_slow_path("refill");
         s = mcache_refill(c, spc);
+        thread_slow_path(NULL);
         if (t0 != 0) gc_slow_note(GC_SLOW_REFILL, t0);
         if (s == NULL) return 0;
         after_slow_bytes += (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
@@ -260,8 +263,10 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
      * section: a collection must not see the span half-made (its sweep
      * would free an object the caller is about to get). */
     critical_enter();
+    thread_slow_path("large");
     mspan *s = mheap_alloc_span(npages, spc, size);
     if (s == NULL) {
+        thread_slow_path(NULL);
         critical_leave();
         return oom();
     }
@@ -279,6 +284,7 @@ void *malloc_large(size_t size, unsigned kind, const tc_type *t, size_t n)
     atomic_fetch_add_explicit(&gc_heap_live, npages * TC_PAGE_SIZE, memory_order_relaxed);
     after_slow = true;
     after_slow_bytes += npages * TC_PAGE_SIZE;
+    thread_slow_path(NULL);
     critical_leave();
     if (t0 != 0) gc_slow_note(GC_SLOW_LARGE, t0);
     malloc_done();

@@ -646,9 +646,11 @@ static void late_note_take(tc_thread *self, uint64_t waited_ns)
             mode_of(atomic_load_explicit(&t->state, memory_order_acquire)) != THREAD_RUNNING)
             continue;
         snprintf(tid, sizeof tid, "%d", (int)t->tid);
+        const char *slow = atomic_load_explicit(&t->slow_path, memory_order_relaxed);
         if (late_len < sizeof late_note)
-            late_len += (size_t)snprintf(late_note + late_len, sizeof late_note - late_len,
-                                         " thread %s", tid);
+            late_len +=
+                (size_t)snprintf(late_note + late_len, sizeof late_note - late_len,
+                                 " thread %s%s%s", tid, slow ? " in " : "", slow ? slow : "");
         late_append_task(tid, false);
     }
     if (late_len < sizeof late_note)

@@ -49,6 +49,11 @@ typedef struct tc_thread {
     struct mcache *mcache;
     /* Owned by the collector: the thread's grey work buffers. */
     void *gcw;
+    /* The slow path the thread is in ("assist", "refill", "large"; NULL:
+     * none), written by the thread with relaxed stores, read by a stopper
+     * for gctrace=2's late-stop note: a stop waits for a critical section
+     * to end, and these are the long ones. */
+    _Atomic(const char *) slow_path;
 
     struct tc_thread *next, *prev; /* registry list, under the registry lock */
 } tc_thread;
@@ -65,6 +70,13 @@ typedef struct tc_thread {
 
 /* NULL if the calling thread is not attached. */
 tc_thread *thread_self(void);
+
+/* Name the slow path the calling thread enters (what), or leaves (NULL). */
+static inline void thread_slow_path(const char *what)
+{
+    tc_thread *t = thread_self();
+    if (t != NULL) atomic_store_explicit(&t->slow_path, what, memory_order_relaxed);
+}
 
 /* Stop every other attached thread: returns when each is parked or in a
  * blocking region. The caller's own registers and stack pointer are captured

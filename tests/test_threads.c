@@ -266,11 +266,13 @@ static atomic_int cs_entered;
 static _Atomic double cs_leave_time, cs_after_time;
 static atomic_int cs_after;
 static atomic_int cs_tid;
+static const char *cs_slow_path; /* the slow path critical_main claims to be in */
 
 static void *critical_main(void *arg)
 {
     (void)arg;
     tc_lock(&cs_lock);
+    thread_slow_path(cs_slow_path);
     atomic_store(&cs_tid, (int)thread_self()->tid);
     atomic_store(&cs_entered, 1);
     /* Hold it until a stop has been requested, then ~20 ms more. */
@@ -278,6 +280,7 @@ static void *critical_main(void *arg)
     double t0 = tc_test_now();
     while (tc_test_now() - t0 < 0.020) spin_body();
     atomic_store(&cs_leave_time, tc_test_now());
+    thread_slow_path(NULL);
     tc_unlock(&cs_lock); /* the deferred stop parks the thread in here */
     atomic_store(&cs_after, 1);
     atomic_store(&cs_after_time, tc_test_now());
@@ -331,11 +334,13 @@ TC_TEST(a_late_stop_names_the_late_thread_under_gctrace_2)
     atomic_store(&cs_entered, 0);
     int gctrace = tc_debug.gctrace;
     tc_debug.gctrace = 2;
+    cs_slow_path = "assist";
     const char *err = tc_test_capture_stderr(late_stop);
+    cs_slow_path = NULL;
     tc_debug.gctrace = gctrace;
     CHECK_MSG(strstr(err, "tricolor: stop (late) took ") != NULL, "stderr: %s", err);
     char want[64];
-    snprintf(want, sizeof want, "late: thread %d R", atomic_load(&cs_tid));
+    snprintf(want, sizeof want, "late: thread %d in assist R", atomic_load(&cs_tid));
     CHECK_MSG(strstr(err, want) != NULL, "no \"%s\" in stderr: %s", want, err);
     CHECK_MSG(strstr(err, "; tasks: (") != NULL, "stderr: %s", err);
     /* Without gctrace=2, nothing. */
