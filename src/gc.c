@@ -556,12 +556,12 @@ void gc_assist(uint64_t bytes)
     /* Inside a critical section: a stop must not find grey objects half-way
      * into this thread's buffers. The work is bounded (chunk bytes). */
     critical_enter();
-    atomic_store_explicit(&t->slow_path, "assist", memory_order_relaxed);
+    thread_slow_path("assist");
     if (tc_write_barrier) {
         done = mark_drain_n(&m->w, (uint64_t)chunk);
         gcw_dispose(&m->w);
     }
-    atomic_store_explicit(&t->slow_path, NULL, memory_order_relaxed);
+    thread_slow_path(NULL);
     critical_leave();
     gc_markers_wake();
     m->assist_credit += (int64_t)done;
