@@ -1029,7 +1029,7 @@ static struct {
     gc_reason why;          /* the strongest reason asked for */
     uint64_t completed;     /* cycles finished */
     uint64_t running;       /* the cycle in progress (0: none) */
-    bool fork_pending;      /* a fork is under way: start no cycle (gc_fork_prepare) */
+    int forks;              /* forks under way: start no cycle (gc_fork_prepare) */
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .start_cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER};
@@ -1046,7 +1046,7 @@ static void *coordinator(void *arg)
     (void)arg;
     pthread_mutex_lock(&co.mu);
     for (;;) {
-        while (!co.requested || co.fork_pending) pthread_cond_wait(&co.start_cv, &co.mu);
+        while (!co.requested || co.forks != 0) pthread_cond_wait(&co.start_cv, &co.mu);
         gc_reason why = co.why;
         const tc_thread *asker = co.asker;
         co.asker = NULL;
@@ -1113,8 +1113,9 @@ out:
  * one. So that the child gets a heap it can go on with, the prepare handler
  * makes the fork land between cycles with no runtime lock held:
  *   1. it lets the cycle in progress finish and keeps the next one from
- *      starting (co.fork_pending), waiting in a blocking region so that the
- *      cycle's stops do not wait for it;
+ *      starting (co.forks counts the forks under way, so that one thread's
+ *      fork ending does not let a cycle start under another's), waiting in
+ *      a blocking region so that the cycle's stops do not wait for it;
  *   2. it stops the world: a parked mutator holds no runtime lock and is in
  *      the middle of no sweep (mutators sweep inside critical sections);
  *   3. it closes the sweep gate (the background sweeper ends the span in
@@ -1134,8 +1135,10 @@ out:
  * that this prepare handler runs before every other (pthread_atfork runs
  * them in reverse) and this child handler after threads.c's, which rebuilds
  * the registry that threads_start_world walks. */
-static bool fork_stopped_world; /* the prepare handler stopped it */
-static bool fork_was_blocking;  /* the forking thread was in a blocking region */
+/* The forking thread's, from its prepare handler to its parent or child
+ * handler: thread-local, as two threads may fork at once. */
+static __thread bool fork_stopped_world; /* the prepare handler stopped it */
+static __thread bool fork_was_blocking;  /* the thread was in a blocking region */
 
 static void gc_fork_prepare(void)
 {
@@ -1152,7 +1155,7 @@ static void gc_fork_prepare(void)
                              THREAD_MODE) == THREAD_BLOCKING;
         if (self != NULL && !fork_was_blocking) tc_blocking_enter();
         pthread_mutex_lock(&co.mu);
-        co.fork_pending = true;
+        co.forks++;
         while (co.running != 0) pthread_cond_wait(&co.done_cv, &co.mu);
         pthread_mutex_unlock(&co.mu);
         if (self != NULL) tc_blocking_leave();
@@ -1169,7 +1172,7 @@ static void gc_fork_parent(void)
     if (!fork_stopped_world) return;
     threads_start_world();
     pthread_mutex_lock(&co.mu);
-    co.fork_pending = false;
+    co.forks--;
     pthread_cond_signal(&co.start_cv); /* a cycle asked for meanwhile */
     pthread_mutex_unlock(&co.mu);
     if (fork_was_blocking) tc_blocking_enter();
@@ -1184,7 +1187,7 @@ static void gc_fork_child(void)
     co.started = false;
     co.requested = false;
     co.running = 0;
-    co.fork_pending = false;
+    co.forks = 0;
     pthread_mutex_init(&mk.mu, NULL);
     pthread_cond_init(&mk.start_cv, NULL);
     pthread_cond_init(&mk.done_cv, NULL);

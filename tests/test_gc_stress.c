@@ -1054,6 +1054,57 @@ TC_TEST(fork_during_a_collection_gives_the_child_a_heap_it_can_collect)
     alarm(0);
 }
 
+/* Two threads forking at once while cycles are asked for: each fork's
+ * state is its own thread's, and the end of one fork does not let a cycle
+ * start under the other (co.forks counts them). Every child collects and
+ * finds the shared list intact. */
+static struct node *fork_shared;
+static atomic_int fork_quit;
+static void *fork_a_few(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 4; i++) {
+        pid_t pid = fork();
+        if (pid == 0) child_after_fork_in_a_cycle(fork_shared, 3000, 88);
+        CHECK(pid > 0);
+        int st;
+        CHECK_EQ(waitpid(pid, &st, 0), pid);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x (signal %d)", st,
+                  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    }
+    return NULL;
+}
+
+static void *ask_for_cycles(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&fork_quit)) {
+        (void)make_list(2000, 5);
+        gc_collect(GC_TRIGGER_HEAP);
+    }
+    return NULL;
+}
+
+TC_TEST(two_threads_fork_at_once_while_cycles_run)
+{
+    setup();
+    fork_shared = make_list(3000, 88);
+    tc_root *r = tc_root_register(&fork_shared, sizeof fork_shared, NULL, 0);
+    fflush(stdout);
+    alarm(120);
+    atomic_store(&fork_quit, 0);
+    pthread_t asker, f[2];
+    CHECK_EQ(tc_pthread_create(&asker, NULL, ask_for_cycles, NULL), 0);
+    for (int i = 0; i < 2; i++) CHECK_EQ(tc_pthread_create(&f[i], NULL, fork_a_few, NULL), 0);
+    for (int i = 0; i < 2; i++) CHECK_EQ(pthread_join(f[i], NULL), 0);
+    atomic_store(&fork_quit, 1);
+    CHECK_EQ(pthread_join(asker, NULL), 0);
+    alarm(0);
+    tc_gc();
+    check_list(fork_shared, 3000, 88);
+    tc_root_unregister(r);
+}
+
 /* Forking from a blocking region works too (the handler leaves it to stop
  * the world and enters it again in parent and child). */
 TC_TEST(fork_from_a_blocking_region)
